@@ -1,0 +1,104 @@
+// railwatch command line: flags and environment -> wiring -> run.
+import { gatherHostIdentity } from './host-identity.ts';
+import { createLogger, isLogLevel, type LogLevel } from './log.ts';
+import { ConfigError, defaultConfig, loadConfigFile, type Config } from './config/config.ts';
+import { parseArgs, UsageError } from './cli/args.ts';
+import { inventoryJson, inventoryText } from './cli/inventory.ts';
+import { scanNode } from './scan/registry.ts';
+
+export const VERSION = '0.1.0';
+
+const USAGE = `railwatch ${VERSION}: SR-IOV/RDMA rail inventory, metrics and setup checks for GPU nodes
+
+Usage:
+  railwatch inventory [--json] [--sysfs DIR] [--procfs DIR] [--config FILE]
+  railwatch doctor    [--json] [--sysfs DIR] [--procfs DIR] [--config FILE]
+  railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
+                      [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
+  railwatch version
+`;
+
+const COMMON_VALUES = ['sysfs', 'procfs', 'config', 'log-level'] as const;
+
+export function loadConfig(file: string | undefined): Config {
+  return file === undefined ? defaultConfig() : loadConfigFile(file);
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'inventory':
+        return await runInventory(rest);
+      case 'doctor': {
+        const { runDoctor } = await import('./cli/doctor.ts');
+        return await runDoctor(rest);
+      }
+      case 'serve': {
+        const { runServe } = await import('./cli/serve.ts');
+        return await runServe(rest);
+      }
+      case 'version':
+      case '--version':
+        process.stdout.write(`railwatch ${VERSION}\n`);
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return 0;
+      default:
+        if (command.startsWith('--')) {
+          const { runServe } = await import('./cli/serve.ts');
+          return await runServe(argv);
+        }
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`railwatch: ${err.message}\n\n${USAGE}`);
+      return 64;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`railwatch: ${err.message}\n`);
+      return 78;
+    }
+    throw err;
+  }
+}
+
+export function logLevelOf(value: string | undefined): LogLevel {
+  if (value === undefined) return 'info';
+  if (!isLogLevel(value)) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  return value;
+}
+
+async function runInventory(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, { values: COMMON_VALUES, bools: ['json', 'no-identity'] });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
+  const config = loadConfig(args.values['config']);
+  const sysfsRoot = args.values['sysfs'] ?? '/sys';
+  const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot);
+  const snapshot = scanNode({
+    sysfsRoot,
+    procfsRoot: args.values['procfs'] ?? '/proc',
+    config,
+    ...(identity ? { identity } : {}),
+  });
+  process.stdout.write(args.bools.has('json') ? inventoryJson(snapshot) : inventoryText(snapshot));
+  return 0;
+}
+
+const isEntry = process.argv[1] !== undefined && /(?:^|\/)(main\.(?:ts|js)|railwatch(?:\.js)?)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`railwatch: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

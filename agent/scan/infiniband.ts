@@ -1,0 +1,129 @@
+// RDMA scanner: /sys/class/infiniband devices, their ports, and EVERY counter file by name (vendor-neutral).
+import type { RdmaDevice, RdmaPort } from '../model.ts';
+import { parseCounter, parseGuid, parseHexNumber, parseNumberedName, parseRdmaRate, parseUint } from '../parse/values.ts';
+import { Reader, naturalCompare, parseDevicePath, type ScanContext } from './context.ts';
+
+const IB = 'class/infiniband';
+/** GID type entries read per port (populated entries sit at the low indexes). */
+const GID_TYPES_READ = 8;
+/** An empty GID table entry fails with EINVAL; ndevs fail with EINVAL on InfiniBand ports. */
+const GID_QUIET = ['ENOENT', 'EINVAL', 'EAGAIN', 'ENODATA'];
+
+export function scanInfiniband(ctx: ScanContext): RdmaDevice[] {
+  const r = new Reader(ctx, 'infiniband');
+  const names = r.list(IB);
+  if (names === undefined) return [];
+  const out: RdmaDevice[] = [];
+  for (const name of names) {
+    const dev = scanDevice(r, name);
+    if (dev) out.push(dev);
+  }
+  return out.sort((a, b) => naturalCompare(a.name, b.name));
+}
+
+function scanDevice(r: Reader, name: string): RdmaDevice | undefined {
+  const base = `${IB}/${name}`;
+  const target = r.ctx.sys.readlink(base);
+  const dev: RdmaDevice = { name, ports: [] };
+  if (target.ok) {
+    const chain = parseDevicePath(target.value).chain;
+    const pci = chain[chain.length - 1];
+    if (pci !== undefined) dev.pci = pci;
+  } else if (target.code === 'EINVAL') {
+    const d = r.ctx.sys.linkName(`${base}/device`);
+    if (d.ok) dev.pci = d.value;
+  } else {
+    r.issue(base, target.code);
+    return undefined;
+  }
+  const nodeGuid = r.attr(`${base}/node_guid`, parseGuid);
+  if (nodeGuid !== undefined) dev.nodeGuid = nodeGuid;
+  const sysImageGuid = r.attr(`${base}/sys_image_guid`, parseGuid);
+  if (sysImageGuid !== undefined) dev.sysImageGuid = sysImageGuid;
+  const fw = r.text(`${base}/fw_ver`);
+  if (fw !== undefined && fw !== '') dev.fwVer = fw;
+  const hca = r.text(`${base}/hca_type`);
+  if (hca !== undefined && hca !== '') dev.hcaType = hca;
+  const board = r.text(`${base}/board_id`);
+  if (board !== undefined && board !== '') dev.boardId = board;
+  const hwRev = r.text(`${base}/hw_rev`);
+  if (hwRev !== undefined && hwRev !== '') dev.hwRev = hwRev;
+  const nodeType = r.attr(`${base}/node_type`, parseNumberedName);
+  if (nodeType !== undefined) dev.nodeType = nodeType.name;
+  const ports = r.list(`${base}/ports`) ?? [];
+  for (const p of ports.sort(naturalCompare)) {
+    const num = parseUint(p);
+    if (!num.ok) {
+      r.issue(`${base}/ports/${p}`, 'PARSE', num.reason);
+      continue;
+    }
+    dev.ports.push(scanPort(r, `${base}/ports/${p}`, num.value));
+  }
+  return dev;
+}
+
+export function scanPort(r: Reader, base: string, port: number): RdmaPort {
+  const out: RdmaPort = { port, gidTypes: [], counters: {}, hwCounters: {} };
+  const state = r.attr(`${base}/state`, parseNumberedName);
+  if (state !== undefined) {
+    out.state = state.name;
+    out.stateCode = state.code;
+  }
+  const phys = r.attr(`${base}/phys_state`, parseNumberedName);
+  if (phys !== undefined) {
+    out.physState = phys.name;
+    out.physStateCode = phys.code;
+  }
+  const rateText = r.text(`${base}/rate`, ['ENOENT', 'EINVAL']);
+  if (rateText !== undefined) {
+    out.rate = rateText;
+    const rate = parseRdmaRate(rateText);
+    if (rate.ok) out.rateBitsPerSecond = rate.value;
+    else r.issue(`${base}/rate`, 'PARSE', rate.reason);
+  }
+  const ll = r.text(`${base}/link_layer`);
+  if (ll !== undefined) out.linkLayer = ll;
+  const lid = r.attr(`${base}/lid`, parseHexNumber);
+  if (lid !== undefined) out.lid = lid;
+  const smLid = r.attr(`${base}/sm_lid`, parseHexNumber);
+  if (smLid !== undefined) out.smLid = smLid;
+  const types = new Set<string>();
+  for (let i = 0; i < GID_TYPES_READ; i++) {
+    const res = r.ctx.sys.read(`${base}/gid_attrs/types/${i}`);
+    if (!res.ok) {
+      if (res.code === 'ENOENT' && i === 0) break;
+      if (!GID_QUIET.includes(res.code)) r.issue(`${base}/gid_attrs/types/${i}`, res.code);
+      continue;
+    }
+    const t = res.value.trim();
+    if (t !== '') types.add(t);
+  }
+  out.gidTypes = [...types].sort();
+  if (out.linkLayer === 'Ethernet') {
+    const ndev = r.text(`${base}/gid_attrs/ndevs/0`, GID_QUIET);
+    if (ndev !== undefined && ndev !== '') out.netdev = ndev;
+  }
+  out.counters = readCounterDir(r, `${base}/counters`);
+  out.hwCounters = readCounterDir(r, `${base}/hw_counters`);
+  return out;
+}
+
+/** Reads every regular file of a counter directory; unreadable or unparsable ones are counted skips. */
+export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
+  const listing = r.ctx.sys.listTyped(dir);
+  const out: Record<string, bigint> = {};
+  if (!listing.ok) {
+    if (listing.code !== 'ENOENT') r.issue(dir, listing.code);
+    return out;
+  }
+  const names = listing.value.filter((e) => !e.dir).map((e) => e.name).sort(naturalCompare);
+  for (const name of names) {
+    if (name === '__proto__') {
+      r.issue(`${dir}/${name}`, 'PARSE', 'reserved counter name');
+      continue;
+    }
+    const v = r.attr(`${dir}/${name}`, parseCounter, []);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+// PCI scanner: every function under /sys/bus/pci/devices with identity, driver, NUMA, IOMMU group, PCIe link
+// and its position in the PCIe tree (the symlink target's path is the topology).
+import type { PciFunction, PcieLink } from '../model.ts';
+import {
+  comparePciAddress,
+  parseHexId,
+  parseLinkSpeed,
+  parseNumaNode,
+  parsePciAddress,
+  parseUint,
+} from '../parse/values.ts';
+import { Reader, parseDevicePath, type ScanContext } from './context.ts';
+
+const DEVICES = 'bus/pci/devices';
+
+/** Reads one PCI function; undefined when it vanished or its link is broken (counted). */
+export function scanPciFunction(r: Reader, address: string): PciFunction | undefined {
+  const base = `${DEVICES}/${address}`;
+  const target = r.ctx.sys.readlink(base);
+  if (!target.ok) {
+    // A plain directory (some test trees, or sysfs mounted oddly) is accepted; anything else is a skip.
+    if (target.code !== 'EINVAL') {
+      r.issue(base, target.code);
+      return undefined;
+    }
+  }
+  const pos = target.ok ? parseDevicePath(target.value) : { chain: [address] };
+  const cls = r.attr(`${base}/class`, parseHexId, []);
+  if (cls === undefined && r.ctx.sys.list(base).ok === false) {
+    // removed between readdir and read: the issue above already counts it
+    return undefined;
+  }
+  const fn: PciFunction = {
+    address,
+    link: { degraded: false },
+    upstream: pos.chain.filter((a) => a !== address),
+  };
+  if (pos.hostBridge !== undefined) fn.hostBridge = pos.hostBridge;
+  if (cls !== undefined) fn.class = cls;
+  const vendor = r.attr(`${base}/vendor`, parseHexId, []);
+  if (vendor !== undefined) fn.vendor = vendor;
+  const device = r.attr(`${base}/device`, parseHexId, []);
+  if (device !== undefined) fn.device = device;
+  const driver = r.link(`${base}/driver`);
+  if (driver !== undefined) fn.driver = driver;
+  const physfn = r.link(`${base}/physfn`);
+  if (physfn !== undefined) {
+    const p = parsePciAddress(physfn);
+    if (p.ok) fn.physfn = p.value;
+    else r.issue(`${base}/physfn`, 'PARSE', p.reason);
+    // VFs share their PF's NUMA node and PCIe link; nothing more to read per VF.
+    return fn;
+  }
+  const sv = r.attr(`${base}/subsystem_vendor`, parseHexId);
+  if (sv !== undefined) fn.subsystemVendor = sv;
+  const sd = r.attr(`${base}/subsystem_device`, parseHexId);
+  if (sd !== undefined) fn.subsystemDevice = sd;
+  const numa = r.attr(`${base}/numa_node`, parseNumaNode);
+  if (numa !== undefined) fn.numaNode = numa;
+  const group = r.link(`${base}/iommu_group`);
+  if (group !== undefined) {
+    const g = parseUint(group);
+    if (g.ok) fn.iommuGroup = g.value;
+    else r.issue(`${base}/iommu_group`, 'PARSE', g.reason);
+  }
+  fn.link = readPcieLink(r, base);
+  return fn;
+}
+
+export function readPcieLink(r: Reader, base: string): PcieLink {
+  const link: PcieLink = { degraded: false };
+  // link attributes exist only on PCIe functions; EINVAL/ENODEV occur on some root-complex integrated endpoints
+  const quiet = ['ENOENT', 'EINVAL', 'ENODEV'];
+  const cs = r.attr(`${base}/current_link_speed`, parseLinkSpeed, quiet);
+  const ms = r.attr(`${base}/max_link_speed`, parseLinkSpeed, quiet);
+  const cw = r.attr(`${base}/current_link_width`, parseUint, quiet);
+  const mw = r.attr(`${base}/max_link_width`, parseUint, quiet);
+  if (cs !== undefined) link.currentSpeedGTs = cs;
+  if (ms !== undefined) link.maxSpeedGTs = ms;
+  if (cw !== undefined) link.currentWidth = cw;
+  if (mw !== undefined) link.maxWidth = mw;
+  link.degraded = isDegraded(link);
+  return link;
+}
+
+/** Degraded: a known current speed or width below its known maximum (width 0 = link down, also degraded). */
+export function isDegraded(link: PcieLink): boolean {
+  if (link.currentSpeedGTs !== undefined && link.maxSpeedGTs !== undefined && link.currentSpeedGTs < link.maxSpeedGTs) {
+    return true;
+  }
+  if (link.currentWidth !== undefined && link.maxWidth !== undefined && link.maxWidth > 0 && link.currentWidth < link.maxWidth) {
+    return true;
+  }
+  return false;
+}
+
+export function scanPci(ctx: ScanContext): PciFunction[] {
+  const r = new Reader(ctx, 'pci');
+  const names = r.list(DEVICES, []);
+  if (names === undefined) return [];
+  const out: PciFunction[] = [];
+  for (const name of names) {
+    const addr = parsePciAddress(name);
+    if (!addr.ok) {
+      r.issue(`${DEVICES}/${name}`, 'PARSE', addr.reason);
+      continue;
+    }
+    const fn = scanPciFunction(r, addr.value);
+    if (fn) out.push(fn);
+  }
+  return out.sort((a, b) => comparePciAddress(a.address, b.address));
+}
