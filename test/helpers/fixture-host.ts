@@ -436,19 +436,22 @@ export function buildDgxHost(opts: DgxOptions = {}): FixtureHost {
     const rb = hex2(rootBus);
     const rootPort = `0000:${rb}:01.0`;
     const usp = `0000:${hex2(rootBus + 1)}:00.0`;
-    const dspBase = rootBus + 2;
-    const sw = (k % 2) * 8;
-    const dspGpu = `0000:${hex2(dspBase)}:${hex2(sw)}.0`;
-    const dspNic = `0000:${hex2(dspBase)}:${hex2(sw + 1)}.0`;
-    const gpuBus = hex2(dspBase + 1 + (k % 2) * 4);
-    const nicBus = hex2(dspBase + 2 + (k % 2) * 4);
+    // first-level switch: one downstream port per rail, each leading to a second-level switch shared by
+    // one GPU and one NIC (PIX between them, PXB to the neighbour rail under the same root port)
+    const dspK = `0000:${hex2(rootBus + 2)}:${hex2((k % 2) * 8)}.0`;
+    const usp2Bus = rootBus + 3 + (k % 2) * 8;
+    const usp2 = `0000:${hex2(usp2Bus)}:00.0`;
+    const dspGpu = `0000:${hex2(usp2Bus + 1)}:00.0`;
+    const dspNic = `0000:${hex2(usp2Bus + 1)}:01.0`;
+    const gpuBus = hex2(usp2Bus + 2);
+    const nicBus = hex2(usp2Bus + 3);
     const hb = `pci0000:${rb}`;
     const pcieLink = { speed: '32.0 GT/s PCIe', width: 16 };
     if (opts.gpus ?? true) {
       host.addPci({
         address: `0000:${gpuBus}:00.0`,
         hostBridge: hb,
-        upstream: [rootPort, usp, dspGpu],
+        upstream: [rootPort, usp, dspK, usp2, dspGpu],
         vendor: '0x10de',
         device: '0x2330',
         class: '0x030200',
@@ -464,7 +467,7 @@ export function buildDgxHost(opts: DgxOptions = {}): FixtureHost {
     host.addPf({
       address: pf,
       hostBridge: hb,
-      upstream: [rootPort, usp, dspNic],
+      upstream: [rootPort, usp, dspK, usp2, dspNic],
       vendor: '0x15b3',
       device: '0x1021',
       class: ll === 'Ethernet' ? '0x020000' : '0x020700',
