@@ -77,7 +77,32 @@ export class Reader {
 
 /** Sorts names with embedded numbers numerically: virtfn2 before virtfn10. */
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    const da = ca >= 48 && ca <= 57;
+    const db = cb >= 48 && cb <= 57;
+    if (da && db) {
+      let ei = i;
+      let ej = j;
+      while (ei < a.length && a.charCodeAt(ei) >= 48 && a.charCodeAt(ei) <= 57) ei++;
+      while (ej < b.length && b.charCodeAt(ej) >= 48 && b.charCodeAt(ej) <= 57) ej++;
+      // compare digit runs by numeric value: longer (without leading zeros) is larger
+      const na = a.slice(i, ei).replace(/^0+(?=\d)/, '');
+      const nb = b.slice(j, ej).replace(/^0+(?=\d)/, '');
+      if (na.length !== nb.length) return na.length - nb.length;
+      if (na !== nb) return na < nb ? -1 : 1;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
 }
 
 /**

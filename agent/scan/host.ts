@@ -68,7 +68,7 @@ export function scanHost(ctx: ScanContext): HostFacts {
   return host;
 }
 
-function scanHugepages(r: Reader): HugepagePool[] {
+export function scanHugepages(r: Reader): HugepagePool[] {
   const pools = new Map<number, HugepagePool>();
   for (const dir of r.list('kernel/mm/hugepages') ?? []) {
     const sizeKb = parseHugepageDirName(dir);
@@ -111,7 +111,7 @@ function scanHugepages(r: Reader): HugepagePool[] {
   return [...pools.values()].sort((a, b) => a.sizeKb - b.sizeKb);
 }
 
-function scanModules(r: Reader): Record<string, ModuleState> {
+export function scanModules(r: Reader): Record<string, ModuleState> {
   const out: Record<string, ModuleState> = {};
   for (const name of WATCHED_MODULES) {
     const dir = r.ctx.sys.list(`module/${name}`);

@@ -9,7 +9,8 @@ const DOWN_QUIET = ['ENOENT', 'EINVAL'];
 /** phys_port_name/phys_switch_id fail with EOPNOTSUPP where the driver lacks them. */
 const OPTIONAL_QUIET = ['ENOENT', 'EOPNOTSUPP', 'ENOTSUP', 'EINVAL', 'ENODEV'];
 
-export function scanNet(ctx: ScanContext): Netdev[] {
+/** `vfs`: PCI addresses of VFs; their netdevs get the short attribute set (no speed/carrier/phys_*). */
+export function scanNet(ctx: ScanContext, vfs: ReadonlySet<string> = new Set()): Netdev[] {
   const r = new Reader(ctx, 'net');
   const listing = ctx.sys.listTyped(NET);
   if (!listing.ok) {
@@ -20,13 +21,13 @@ export function scanNet(ctx: ScanContext): Netdev[] {
   for (const entry of listing.value) {
     // bonding_masters is a plain file, not a device
     if (entry.file) continue;
-    const nd = scanNetdev(r, entry.name);
+    const nd = scanNetdev(r, entry.name, vfs);
     if (nd) out.push(nd);
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function scanNetdev(r: Reader, name: string): Netdev | undefined {
+export function scanNetdev(r: Reader, name: string, vfs: ReadonlySet<string>): Netdev | undefined {
   const base = `${NET}/${name}`;
   const target = r.ctx.sys.readlink(base);
   let virtual = false;
@@ -48,6 +49,12 @@ function scanNetdev(r: Reader, name: string): Netdev | undefined {
   if (pci !== undefined) nd.pci = pci;
   const operstate = r.text(`${base}/operstate`);
   if (operstate !== undefined) nd.operstate = operstate;
+  if (pci !== undefined && vfs.has(pci)) {
+    // VF netdevs: hundreds per host; only what the metrics and checks use
+    const mtu = r.attr(`${base}/mtu`, parseUint);
+    if (mtu !== undefined) nd.mtu = mtu;
+    return nd;
+  }
   const carrier = r.attr(`${base}/carrier`, parseBool01, DOWN_QUIET);
   if (carrier !== undefined) nd.carrier = carrier;
   if (!virtual) {

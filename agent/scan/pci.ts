@@ -25,32 +25,36 @@ export function scanPciFunction(r: Reader, address: string): PciFunction | undef
     }
   }
   const pos = target.ok ? parseDevicePath(target.value) : { chain: [address] };
-  const cls = r.attr(`${base}/class`, parseHexId, []);
-  if (cls === undefined && r.ctx.sys.list(base).ok === false) {
-    // removed between readdir and read: the issue above already counts it
-    return undefined;
-  }
   const fn: PciFunction = {
     address,
     link: { degraded: false },
     upstream: pos.chain.filter((a) => a !== address),
   };
   if (pos.hostBridge !== undefined) fn.hostBridge = pos.hostBridge;
+  const physfn = r.ctx.sys.linkName(`${base}/physfn`);
+  const driver = r.link(`${base}/driver`);
+  if (driver !== undefined) fn.driver = driver;
+  if (physfn.ok) {
+    const p = parsePciAddress(physfn.value);
+    if (p.ok) fn.physfn = p.value;
+    else r.issue(`${base}/physfn`, 'PARSE', p.reason);
+    // A VF's identity, NUMA node and PCIe link are its PF's (filled in by the SR-IOV scanner); on a host with
+    // a thousand VFs, not reading them per VF keeps the scan cheap.
+    return fn;
+  }
+  if (physfn.code !== 'ENOENT') r.issue(`${base}/physfn`, physfn.code);
+  const clsRes = r.ctx.sys.read(`${base}/class`);
+  if (!clsRes.ok && clsRes.code === 'ENOENT' && !r.ctx.sys.list(base).ok) {
+    // removed between readdir and read (or a dangling link): one counted skip for the whole function
+    r.issue(base, 'ENOENT', 'device vanished during the scan');
+    return undefined;
+  }
+  const cls = r.fromResult(clsRes, `${base}/class`, parseHexId, []);
   if (cls !== undefined) fn.class = cls;
   const vendor = r.attr(`${base}/vendor`, parseHexId, []);
   if (vendor !== undefined) fn.vendor = vendor;
   const device = r.attr(`${base}/device`, parseHexId, []);
   if (device !== undefined) fn.device = device;
-  const driver = r.link(`${base}/driver`);
-  if (driver !== undefined) fn.driver = driver;
-  const physfn = r.link(`${base}/physfn`);
-  if (physfn !== undefined) {
-    const p = parsePciAddress(physfn);
-    if (p.ok) fn.physfn = p.value;
-    else r.issue(`${base}/physfn`, 'PARSE', p.reason);
-    // VFs share their PF's NUMA node and PCIe link; nothing more to read per VF.
-    return fn;
-  }
   const sv = r.attr(`${base}/subsystem_vendor`, parseHexId);
   if (sv !== undefined) fn.subsystemVendor = sv;
   const sd = r.attr(`${base}/subsystem_device`, parseHexId);

@@ -37,9 +37,12 @@ export interface Scanner {
 
 export const SCANNERS: readonly Scanner[] = [
   { name: 'pci', run: (ctx, p) => void (p.pci = scanPci(ctx)) },
-  { name: 'sriov', run: (ctx, p) => void (p.pfs = scanSriov(ctx, p.pci)) },
-  { name: 'net', run: (ctx, p) => void (p.netdevs = scanNet(ctx)) },
+  {
+    name: 'net',
+    run: (ctx, p) => void (p.netdevs = scanNet(ctx, new Set(p.pci.filter((f) => f.physfn !== undefined).map((f) => f.address)))),
+  },
   { name: 'infiniband', run: (ctx, p) => void (p.rdmaDevices = scanInfiniband(ctx)) },
+  { name: 'sriov', run: (ctx, p) => void (p.pfs = scanSriov(ctx, p.pci, p.netdevs, p.rdmaDevices)) },
   { name: 'gpu', run: (_ctx, p) => void (p.gpus = scanGpus(p.pci)) },
   { name: 'host', run: (ctx, p) => void (p.host = scanHost(ctx)) },
 ];

@@ -504,7 +504,8 @@ export interface CaptureLoadResult {
   skipped: string[];
 }
 
-export function loadCapture(text: string, root?: string): CaptureLoadResult {
+/** `pathsUnder`: 'root' when capture paths start with /sys or /proc; 'sys' when they are relative to /sys. */
+export function loadCapture(text: string, root?: string, pathsUnder: 'root' | 'sys' = 'root'): CaptureLoadResult {
   const host = new FixtureHost(root);
   // start from an empty tree: the capture defines everything
   rmSync(host.sys, { recursive: true, force: true });
@@ -516,8 +517,8 @@ export function loadCapture(text: string, root?: string): CaptureLoadResult {
   const links: [string, string][] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
-    if (!line.startsWith('/sys/') && !line.startsWith('/proc/')) continue;
-    const mapPath = (p: string) => join(host.root, p.replace(/^\//, ''));
+    if (pathsUnder === 'root' ? !line.startsWith('/sys/') && !line.startsWith('/proc/') : !line.startsWith('/')) continue;
+    const mapPath = (p: string) => join(pathsUnder === 'root' ? host.root : host.sys, p.replace(/^\//, ''));
     const arrow = / -> /.exec(line);
     const eqIdx = line.indexOf(' = ');
     if (arrow && (eqIdx < 0 || arrow.index < eqIdx)) {
@@ -571,7 +572,8 @@ export function loadCapture(text: string, root?: string): CaptureLoadResult {
   return out;
 }
 
-export function loadCaptureFile(name: string, root?: string): CaptureLoadResult {
-  const file = join(import.meta.dirname, '../../../shared/reference/real-sysfs', name);
-  return loadCapture(readFileSync(file, 'utf8'), root);
+export const CAPTURE_DIR = join(import.meta.dirname, '../../../shared/reference/real-sysfs');
+
+export function loadCaptureFile(name: string, pathsUnder: 'root' | 'sys' = 'root', root?: string): CaptureLoadResult {
+  return loadCapture(readFileSync(join(CAPTURE_DIR, name), 'utf8'), root, pathsUnder);
 }

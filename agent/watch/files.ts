@@ -1,0 +1,154 @@
+// chokidar watchers for the regular files that matter (sysfs itself cannot be watched; see
+// docs/change-detection.md): the config file, the kubelet device-plugins directory, the CNI config directory.
+//
+// A ConfigMap mounted as a volume is a directory of symlinks: `config.yaml -> ..data/config.yaml`,
+// `..data -> ..2026_11_27_10_00_00.123`. The kubelet updates it by writing a new timestamped directory and
+// renaming a new `..data` symlink over the old one; the file `config.yaml` itself never changes. So the watcher
+// watches the directory that holds the file (depth 0, symlinks not followed) and re-reads the file on any event.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { ConfigError, parseConfigText, type Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+
+export interface Closable {
+  /** Resolves when the initial scan of the watched directories is done. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WatchConfigOptions {
+  /** The config file as the agent opened it (e.g. /etc/railwatch/config.yaml). */
+  file: string;
+  /** A new, valid config whose text differs from the last accepted one. */
+  onConfig: (cfg: Config) => void;
+  /** A new config that failed to read or validate; the previous config stays in force. */
+  onError?: (err: ConfigError) => void;
+  log: Logger;
+  /** Text of the config currently in force, so an event that changes nothing does not reload. */
+  initialText?: string;
+  /** Gather a burst of events (the kubelet's swap is several renames) into one reload. Default 100 ms. */
+  debounceMs?: number;
+}
+
+function readConfig(file: string): { text: string; cfg: Config } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return { text, cfg: parseConfigText(text) };
+}
+
+export function watchConfig(opts: WatchConfigOptions): Closable {
+  const file = resolve(opts.file);
+  const dir = dirname(file);
+  const log = opts.log;
+  const debounceMs = opts.debounceMs ?? 100;
+  let accepted = opts.initialText;
+  let rejected: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  if (accepted === undefined) {
+    try {
+      accepted = readFileSync(file, 'utf8');
+    } catch {
+      // absent now; the first valid version that appears is loaded
+    }
+  }
+
+  function reload(): void {
+    timer = undefined;
+    if (closed) return;
+    let next: { text: string; cfg: Config };
+    try {
+      next = readConfig(file);
+    } catch (err) {
+      const cerr = err instanceof ConfigError ? err : new ConfigError('(file)', (err as Error).message);
+      // a missing file during a swap is transient; log each distinct failure once
+      const key = `error:${cerr.message}`;
+      if (rejected !== key) {
+        rejected = key;
+        log.warn('config reload rejected; keeping the previous config', { file, field: cerr.field, err: cerr.message });
+        opts.onError?.(cerr);
+      }
+      return;
+    }
+    if (next.text === accepted) {
+      rejected = undefined;
+      return;
+    }
+    accepted = next.text;
+    rejected = undefined;
+    log.info('config reloaded', { file });
+    try {
+      opts.onConfig(next.cfg);
+    } catch (err) {
+      log.error('config reload handler failed', { file, err });
+    }
+  }
+
+  function schedule(): void {
+    if (closed || timer !== undefined) return;
+    timer = setTimeout(reload, debounceMs);
+    timer.unref();
+  }
+
+  if (!existsSync(dir)) log.warn('config directory does not exist; watching for it', { dir });
+  const watcher = watch(dir, { depth: 0, ignoreInitial: true, followSymlinks: false, persistent: true });
+  watcher.on('all', () => schedule());
+  // rename-over of a symlink shows up on the directory; chokidar's raw events carry it even when the
+  // entry set looks unchanged to its own bookkeeping
+  watcher.on('raw', () => schedule());
+  watcher.on('error', (err) => log.warn('config watcher error', { dir, err }));
+  const ready = new Promise<void>((res) => watcher.once('ready', () => res()));
+
+  return {
+    ready,
+    async close(): Promise<void> {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await watcher.close();
+    },
+  };
+}
+
+export interface WatchDirsOptions {
+  /** Directories to watch (their entries, not deeper), e.g. the kubelet device-plugins dir and /etc/cni/net.d. */
+  dirs: readonly string[];
+  /** Something under `dir` was added, changed or removed. */
+  onChange: (dir: string, event: string, path: string) => void;
+  log: Logger;
+}
+
+export function watchDirs(opts: WatchDirsOptions): Closable {
+  const log = opts.log;
+  const dirs = opts.dirs.map((d) => resolve(d));
+  for (const d of dirs) {
+    if (!existsSync(d)) log.info('watched directory does not exist (yet)', { dir: d });
+  }
+  const watchers: FSWatcher[] = [];
+  const readies: Promise<void>[] = [];
+  for (const d of dirs) {
+    const w = watch(d, { depth: 0, ignoreInitial: true, followSymlinks: false, persistent: true });
+    w.on('all', (event, path) => {
+      try {
+        opts.onChange(d, event, path);
+      } catch (err) {
+        log.error('directory change handler failed', { dir: d, err });
+      }
+    });
+    w.on('error', (err) => log.warn('directory watcher error', { dir: d, err }));
+    readies.push(new Promise<void>((res) => w.once('ready', () => res())));
+    watchers.push(w);
+  }
+  return {
+    ready: Promise.all(readies).then(() => undefined),
+    async close(): Promise<void> {
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
+}
