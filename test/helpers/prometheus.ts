@@ -34,11 +34,10 @@ export interface PromSample {
   values?: [number, string][];
 }
 
-export interface QueryResult {
-  resultType: 'vector' | 'matrix' | 'scalar' | 'string';
-  /** vector and matrix: the series; scalar and string: [time, value]. */
-  result: PromSample[] | [number, string];
-}
+/** data of an /api/v1/query answer: series for vector and matrix, [time, value] for scalar and string. */
+export type QueryResult =
+  | { resultType: 'vector' | 'matrix'; result: PromSample[] }
+  | { resultType: 'scalar' | 'string'; result: [number, string] };
 
 export interface RunningPrometheus {
   baseUrl: string;
@@ -98,7 +97,20 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<bool
   return await Promise.race([exited, timedOut]);
 }
 
+class PortTakenError extends Error {}
+
+/** Starts Prometheus; picks another port when the free one found was taken before Prometheus could bind it. */
 export async function startPrometheus(options: StartPrometheusOptions): Promise<RunningPrometheus> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: StartPrometheusOptions): Promise<RunningPrometheus> {
   const scrapeIntervalS = options.scrapeIntervalS ?? 1;
   const dir = await mkdtemp(join(tmpdir(), 'railwatch-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
@@ -173,7 +185,10 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   try {
     const readyDeadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${stderr}`);
+      if (child.exitCode !== null) {
+        const message = `prometheus exited with ${child.exitCode}:\n${stderr}`;
+        throw stderr.includes('address already in use') ? new PortTakenError(message) : new Error(message);
+      }
       const ready = await Promise.race([
         fetch(`${baseUrl}/-/ready`).then(
           (response) => response.ok,
