@@ -38,6 +38,12 @@ export function resolveKubeMode(input: KubeModeInput): KubeMode {
   return { kind: 'standalone', why: 'no in-cluster environment and no kubeconfig' };
 }
 
+/** The node name: `--node-name`, else NODE_NAME (downward API); undefined when neither is set. */
+export function resolveNodeName(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const name = (flag ?? env['NODE_NAME'] ?? '').trim();
+  return name === '' ? undefined : name;
+}
+
 async function clientNode(): Promise<typeof import('@kubernetes/client-node')> {
   return import('@kubernetes/client-node');
 }
