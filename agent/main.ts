@@ -1,12 +1,13 @@
 // railwatch command line: flags and environment -> wiring -> run.
 import { gatherHostIdentity } from './host-identity.ts';
-import { createLogger, isLogLevel, type LogLevel } from './log.ts';
-import { ConfigError, defaultConfig, loadConfigFile, type Config } from './config/config.ts';
+import { createLogger } from './log.ts';
+import { ConfigError } from './config/config.ts';
 import { parseArgs, UsageError } from './cli/args.ts';
+import { loadConfig, logLevelOf, VERSION } from './cli/common.ts';
 import { inventoryJson, inventoryText } from './cli/inventory.ts';
 import { scanNode } from './scan/registry.ts';
 
-export const VERSION = '0.1.0';
+export { loadConfig, logLevelOf, VERSION };
 
 const USAGE = `railwatch ${VERSION}: SR-IOV/RDMA rail inventory, metrics and setup checks for GPU nodes
 
@@ -20,9 +21,6 @@ Usage:
 
 const COMMON_VALUES = ['sysfs', 'procfs', 'config', 'log-level'] as const;
 
-export function loadConfig(file: string | undefined): Config {
-  return file === undefined ? defaultConfig() : loadConfigFile(file);
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
@@ -67,11 +65,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export function logLevelOf(value: string | undefined): LogLevel {
-  if (value === undefined) return 'info';
-  if (!isLogLevel(value)) throw new UsageError(`--log-level must be debug, info, warn or error`);
-  return value;
-}
 
 async function runInventory(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { values: COMMON_VALUES, bools: ['json', 'no-identity'] });
@@ -95,6 +88,8 @@ if (isEntry) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // serve leaves nothing running after a clean stop; a forced stop must not hang on a stuck handle
+      if (code !== 0 || process.argv[2] === 'serve' || process.argv[2] === undefined) setTimeout(() => process.exit(code), 100).unref();
     },
     (err: unknown) => {
       process.stderr.write(`railwatch: fatal: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,0 +1,271 @@
+// `railwatch serve`: the agent. Rescans the host on an interval and on triggers (rtnetlink, uevents, file
+// watchers), asks the kubelet which VFs are allocated, runs the setup chain, serves /metrics, /healthz, /readyz
+// and /status, and converges the Node's labels, condition and events. Runs with no cluster at all.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createPodResourcesClient, PodResourcesError } from '../allocation/pod-resources.ts';
+import { gatherProbes } from '../checks/probe.ts';
+import { runChecks } from '../checks/run.ts';
+import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
+import { gatherHostIdentity } from '../host-identity.ts';
+import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
+import { kubeDesired, observation } from '../kube/desired.ts';
+import { createKubeSync, type KubeSync } from '../kube/reconciler.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { logLevelOf, loadConfig, VERSION } from './common.ts';
+import type { HostIdentity, NodeSnapshot } from '../model.ts';
+import { scanNode } from '../scan/registry.ts';
+import { rescanNode } from '../scan/rescan.ts';
+import { HostFs } from '../sysfs/host-fs.ts';
+import { bump, createAgentState, type AgentState } from '../state.ts';
+import { watchConfig, watchDirs, type Closable } from '../watch/files.ts';
+import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
+import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
+import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
+import { parseArgs, UsageError } from './args.ts';
+
+/** A full scan at least every this many interval scans, even when the cheap rescan sees no structural change. */
+export const FULL_SCAN_EVERY = 6;
+/** Distinct skipped-attribute paths logged (each once); beyond this only the counters grow. */
+const MAX_LOGGED_ISSUES = 500;
+
+export interface ServeOptions {
+  sysfsRoot: string;
+  procfsRoot: string;
+  configFile?: string;
+  config: Config;
+  listen: string;
+  podResourcesSocket: string;
+  intervalMs: number;
+  nodeName?: string;
+  noKube: boolean;
+  /** Start the rtnetlink and uevent monitors (default true). */
+  monitors: boolean;
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RunningAgent {
+  state: () => AgentState;
+  http: RunningHttpServer;
+  /** Asks for a rescan now (as a trigger would). */
+  trigger(reason: string): void;
+  /** Resolves after the next completed scan. */
+  nextScan(): Promise<void>;
+  reloadConfig(): void;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
+  const log = opts.log;
+  let config = opts.config;
+  const state = createAgentState(config, VERSION);
+  const sys = new HostFs(opts.sysfsRoot);
+  let identity: HostIdentity | undefined;
+  const loggedIssues = new Set<string>();
+  let lastAllocationError: string | undefined;
+  let prevObs: ReturnType<typeof observation> | undefined;
+  let scansSinceFull = 0;
+  let waiters: (() => void)[] = [];
+
+  const podResources = createPodResourcesClient({ socketPath: opts.podResourcesSocket, log });
+
+  const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
+  let nodeName = resolveNodeName(opts.nodeName, opts.env);
+  if (nodeName === undefined) {
+    if (kubeMode.kind !== 'standalone') {
+      throw new UsageError('the node name is unknown: set NODE_NAME (downward API) or --node-name');
+    }
+    nodeName = hostname();
+  }
+  const sync: KubeSync = createKubeSync({ nodeName, labelPrefix: config.labelPrefix, counters: state.kubeRequests, log, mode: kubeMode });
+
+  function recordIssues(snapshot: NodeSnapshot): void {
+    for (const issue of snapshot.issues) {
+      bump(state.scanErrorsTotal, issue.scanner);
+      const key = `${issue.scanner}:${issue.path}:${issue.code}`;
+      if (loggedIssues.has(key) || loggedIssues.size >= MAX_LOGGED_ISSUES) continue;
+      loggedIssues.add(key);
+      log.warn('skipped an unreadable attribute', { scanner: issue.scanner, path: issue.path, code: issue.code, detail: issue.detail });
+    }
+  }
+
+  async function refreshAllocation(): Promise<void> {
+    try {
+      const a = await podResources.fetch();
+      state.allocation = { allocations: a.allocations, allocatable: a.allocatable };
+      if (lastAllocationError !== undefined) log.info('kubelet pod-resources reachable again', { socket: opts.podResourcesSocket });
+      lastAllocationError = undefined;
+    } catch (err) {
+      const reason = err instanceof PodResourcesError ? err.reason : 'protocol';
+      state.allocation = { error: reason };
+      bump(state.scanErrorsTotal, 'pod-resources');
+      if (reason !== lastAllocationError) {
+        log.warn('VF allocation unknown: cannot read the kubelet pod-resources API', {
+          socket: opts.podResourcesSocket,
+          reason,
+          err: (err as Error).message,
+        });
+      }
+      lastAllocationError = reason;
+    }
+  }
+
+  async function scanOnce(trigger: string): Promise<void> {
+    const scanOpts = { sysfsRoot: opts.sysfsRoot, procfsRoot: opts.procfsRoot, config, ...(identity ? { identity } : {}) };
+    const forceFull = trigger !== 'interval' || scansSinceFull >= FULL_SCAN_EVERY || state.snapshot === undefined;
+    const res = forceFull ? { snapshot: scanNode(scanOpts), mode: 'full' as const } : rescanNode(state.snapshot, scanOpts);
+    scansSinceFull = res.mode === 'full' ? 0 : scansSinceFull + 1;
+    const snapshot = res.snapshot;
+    recordIssues(snapshot);
+    await refreshAllocation();
+    const probes = gatherProbes({ snapshot, config, sys });
+    const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
+    state.snapshot = snapshot;
+    state.checks = checks;
+    state.config = config;
+    bump(state.scansTotal, trigger);
+    const obs = observation(snapshot, checks, state.allocation);
+    sync.update(kubeDesired(prevObs, obs, config, log));
+    prevObs = obs;
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log });
+  log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
+
+  const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
+  // identity first (systeminformation, once, off the scan path), then the scanning starts
+  identity = await gatherHostIdentity(log, opts.sysfsRoot);
+  loop.start();
+  sync.start();
+
+  let link: LinkMonitor | undefined;
+  let uevent: UeventMonitor | undefined;
+  if (opts.monitors) {
+    link = startLinkMonitor({ onEvent: (ev) => loop.trigger(`netlink`), onResync: () => loop.trigger('netlink'), log });
+    uevent = startUeventMonitor({ onEvent: () => loop.trigger('uevent'), onResync: () => loop.trigger('uevent'), log });
+  }
+
+  function applyConfig(next: Config, source: string): void {
+    if (next.labelPrefix !== config.labelPrefix || next.scanIntervalSeconds !== config.scanIntervalSeconds) {
+      log.warn('labelPrefix and scanIntervalSeconds changes take effect at the next restart', { source });
+    }
+    config = next;
+    log.info('config reloaded', { source });
+    loop.trigger('config');
+  }
+
+  const closables: Closable[] = [];
+  if (opts.configFile !== undefined) {
+    closables.push(
+      watchConfig({
+        file: opts.configFile,
+        onConfig: (cfg) => applyConfig(cfg, 'file watch'),
+        onError: (err) => log.error('rejected the new config; keeping the old one', { err: err.message, field: err.field }),
+        log,
+      }),
+    );
+  }
+  closables.push(watchDirs({ dirs: [config.kubelet.devicePluginsDir, config.cni.confDir], onChange: () => loop.trigger('file'), log }));
+
+  let stopped = false;
+  return {
+    state: () => state,
+    http,
+    trigger: (reason) => loop.trigger(reason),
+    nextScan: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    reloadConfig() {
+      if (opts.configFile === undefined) {
+        log.info('no config file to reload');
+        return;
+      }
+      try {
+        applyConfig(loadConfigFile(opts.configFile), 'SIGHUP');
+      } catch (err) {
+        const e = err as ConfigError;
+        log.error('rejected the new config; keeping the old one', { err: e.message, field: e.field });
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.allSettled([
+        http.close(),
+        loop.stop(),
+        sync.stop(),
+        link?.stop(),
+        uevent?.stop(),
+        ...closables.map((c) => c.close()),
+      ]);
+      podResources.close();
+      for (const resolve of waiters) resolve();
+      waiters = [];
+    },
+  };
+}
+
+const SERVE_FLAGS = {
+  values: ['sysfs', 'procfs', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name'],
+  bools: ['no-kube', 'no-monitors'],
+} as const;
+
+/** Default config file path inside the DaemonSet (the ConfigMap mount); used when it exists. */
+export const DEFAULT_CONFIG_FILE = '/etc/railwatch/config.yaml';
+
+export async function runServe(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, SERVE_FLAGS);
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? process.env['RAILWATCH_LOG_LEVEL']) });
+  const configFile = args.values['config'] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const config = loadConfig(configFile);
+  let intervalS = config.scanIntervalSeconds;
+  if (args.values['interval'] !== undefined) {
+    intervalS = Number(args.values['interval']);
+    if (!Number.isFinite(intervalS) || intervalS < 1 || intervalS > 3600) throw new UsageError('--interval must be between 1 and 3600 seconds');
+  }
+  const agent = await startAgent({
+    sysfsRoot: args.values['sysfs'] ?? '/sys',
+    procfsRoot: args.values['procfs'] ?? '/proc',
+    ...(configFile !== undefined ? { configFile } : {}),
+    config,
+    listen: args.values['listen'] ?? ':9839',
+    podResourcesSocket: args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket,
+    intervalMs: intervalS * 1000,
+    ...(args.values['node-name'] !== undefined ? { nodeName: args.values['node-name'] } : {}),
+    noKube: args.bools.has('no-kube'),
+    monitors: !args.bools.has('no-monitors'),
+    log,
+    env: process.env,
+  });
+  return await new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info('shutting down', { signal });
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      // hard deadline: the kubelet waits terminationGracePeriodSeconds, railwatch wants to be gone in 2 s
+      const deadline = setTimeout(() => {
+        log.warn('shutdown deadline reached; exiting');
+        resolve(0);
+      }, 1800);
+      deadline.unref();
+      agent.stop().then(
+        () => {
+          clearTimeout(deadline);
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error('error during shutdown', { err });
+          clearTimeout(deadline);
+          resolve(0);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => agent.reloadConfig());
+  });
+}
