@@ -218,3 +218,6 @@ export function desiredVfsFor(cfg: Config, pf: { pci: string; netdev?: string; r
   if (byRail !== undefined) return byRail;
   return d.all;
 }
+
+/** Top-level settings of the config file (docs/config.md documents each; a test keeps them in step). */
+export const CONFIG_TOP_KEYS: readonly string[] = TOP_KEYS;

@@ -67,16 +67,16 @@ function explain(host: HostFacts): { reasons: string[]; remediation: string } {
   }
   if (amd.includes('on')) reasons.push('amd_iommu=on is not a valid value (the kernel ignores it; the AMD IOMMU is on by default)');
   if (reasons.length === 0) reasons.push('the kernel did not enable the IOMMU (check dmesg for DMAR / AMD-Vi messages)');
+  const off = [iommu.includes('off') ? 'iommu=off' : '', intel.includes('off') ? 'intel_iommu=off' : '', amd.includes('off') ? 'amd_iommu=off' : ''].filter(Boolean);
   let remediation: string;
   if (isIntel(host)) {
     remediation = `Boot with intel_iommu=on iommu=pt: ${GRUB}.`;
   } else if (isAmd(host)) {
-    remediation =
-      'Enable AMD-Vi in the BIOS and remove amd_iommu=off / iommu=off from the kernel command line (amd_iommu=on is not needed and not valid); add iommu=pt for passthrough of host devices.';
+    remediation = 'Enable AMD-Vi (IOMMU) in the BIOS; the AMD IOMMU needs no kernel argument (amd_iommu=on is not a valid value); add iommu=pt for passthrough of host devices.';
   } else {
     remediation = KERNEL_IOMMU.fix;
   }
-  if (iommu.includes('off') || intel.includes('off')) remediation += ' Remove iommu=off / intel_iommu=off.';
+  if (off.length > 0) remediation += ` Remove ${off.join(' and ')} from the kernel command line.`;
   return { reasons, remediation };
 }
 

@@ -1,0 +1,95 @@
+// `railwatch doctor`: the setup chain as an ordered report grouped by step, the first failing step named at the end.
+// Exit code 0 when every check passes (skips allowed), 1 with a warning, 2 with a failure.
+import type { NodeSnapshot } from '../model.ts';
+import { STEPS } from '../checks/catalogue.ts';
+import { gatherProbes } from '../checks/probe.ts';
+import { exitCodeFor, runChecks, summarize, type CheckSummary } from '../checks/run.ts';
+import { stepLabel } from '../checks/step.ts';
+import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
+import { createLogger } from '../log.ts';
+import { loadConfig, logLevelOf } from './common.ts';
+import { scanNode } from '../scan/registry.ts';
+import type { AllocationView } from '../state.ts';
+import { HostFs } from '../sysfs/host-fs.ts';
+import { parseArgs, UsageError } from './args.ts';
+
+/** Doctor runs standalone: it does not ask the kubelet which VFs are allocated to pods. */
+export const DOCTOR_ALLOCATION: AllocationView = { error: 'kubelet not queried by railwatch doctor' };
+
+export interface DoctorJson {
+  results: CheckResult[];
+  firstFailing: CheckResult | null;
+  ready: boolean;
+  summary: CheckSummary;
+}
+
+export function doctorJson(report: CheckReport): DoctorJson {
+  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report) };
+}
+
+const COLOURS: Record<CheckStatus, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', skip: '\x1b[2m' };
+const RESET = '\x1b[0m';
+const BOLD = '\x1b[1m';
+
+export interface TextOptions {
+  color: boolean;
+  /** Detail lines shown per check (default 12); --json lists all. */
+  maxDetails?: number;
+}
+
+export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions): string {
+  const paint = (status: CheckStatus, text: string) => (opts.color ? `${COLOURS[status]}${text}${RESET}` : text);
+  const bold = (text: string) => (opts.color ? `${BOLD}${text}${RESET}` : text);
+  const h = snapshot.host;
+  const out: string[] = [];
+  out.push(
+    `railwatch doctor: setup chain of ${snapshot.sysfsRoot} (${[h.cpuVendor, h.kernelRelease ? `kernel ${h.kernelRelease}` : undefined].filter(Boolean).join(', ') || 'host facts unknown'}; ` +
+      `${snapshot.rails.length} rail(s), ${snapshot.gpus.length} GPU(s))`,
+  );
+  for (const step of STEPS) {
+    const results = report.results.filter((r) => r.step === step.step);
+    if (results.length === 0) continue;
+    out.push('');
+    out.push(bold(`${step.step}. ${step.title} [${stepLabel(step)}]`));
+    for (const r of results) {
+      out.push(`  ${paint(r.status, r.status.toUpperCase().padEnd(4))} ${r.id}: ${r.finding}`);
+      const details = r.details ?? [];
+      for (const d of details.slice(0, opts.maxDetails ?? 12)) out.push(`       - ${d}`);
+      if (details.length > (opts.maxDetails ?? 12)) out.push(`       - (+${details.length - (opts.maxDetails ?? 12)} more; --json lists all)`);
+      if (r.remediation !== undefined && (r.status === 'fail' || r.status === 'warn')) out.push(`       fix: ${r.remediation}`);
+    }
+  }
+  const s = summarize(report);
+  out.push('');
+  out.push(`Summary: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail, ${s.skip} skip`);
+  const first = report.firstFailing;
+  if (first) {
+    out.push(paint('fail', `First failing step: ${first.stepLabel} (${first.id}): ${first.finding}`));
+    if (first.remediation !== undefined) out.push(`Fix it first: ${first.remediation}`);
+  } else if (s.warn > 0) {
+    const warned = [...new Set(report.results.filter((r) => r.status === 'warn').map((r) => r.stepLabel))];
+    out.push(paint('warn', `No step fails; warnings in ${warned.join(', ')}`));
+  } else {
+    out.push(paint('pass', 'No step fails: the setup chain is ready.'));
+  }
+  return out.join('\n') + '\n';
+}
+
+export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  return stream.isTTY === true && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
+}
+
+export async function runDoctor(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level'], bools: ['json'] });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
+  const config = loadConfig(args.values['config']);
+  const sysfsRoot = args.values['sysfs'] ?? '/sys';
+  const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
+  if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
+  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
+  const report = runChecks({ snapshot, config, probes, allocation: DOCTOR_ALLOCATION });
+  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }));
+  return exitCodeFor(report);
+}
