@@ -243,7 +243,7 @@ export function toPodResourcesError(method: string, err: unknown): PodResourcesE
   }
 }
 
-interface SkippedCount {
+export interface SkippedCount {
   entries: number;
 }
 

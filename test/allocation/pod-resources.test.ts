@@ -278,10 +278,10 @@ describe('pod-resources client against a real gRPC server', { timeout: 30_000 },
   test('a server killed during a call gives unavailable, and the client recovers after restart', async (t) => {
     const { server, client } = await setup(t, { timeoutMs: 20_000 });
     server.behaviour.list = { kind: 'slow', delayMs: 20_000 };
-    const inFlight = client.fetch();
+    const inFlight = assertFails(client.fetch(), 'unavailable');
     await until(() => server.calls.List === 1);
     await server.stop({ leaveStaleSocket: true });
-    await assertFails(inFlight, 'unavailable');
+    await inFlight;
     server.behaviour.list = { kind: 'ok' };
     await server.restart();
     assert.deepEqual(withoutTime(await client.fetch()), nodeState);

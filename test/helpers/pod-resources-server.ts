@@ -62,6 +62,7 @@ export async function startPodResourcesServer(opts: PodResourcesServerOptions = 
   const service = serviceDefinition(definition, opts.omitAllocatable ?? false);
   const pending = new Set<NodeJS.Timeout>();
   let server: Server | undefined;
+  let closed = false;
 
   const state: PodResourcesTestServer = {
     socketPath,
@@ -137,12 +138,14 @@ export async function startPodResourcesServer(opts: PodResourcesServerOptions = 
   }
 
   async function restart(): Promise<void> {
+    if (closed) throw new Error('pod-resources test server is closed');
     await stop();
     await rm(socketPath, { force: true });
     await listen();
   }
 
   async function close(): Promise<void> {
+    closed = true;
     await stop();
     await rm(dir, { recursive: true, force: true });
   }
