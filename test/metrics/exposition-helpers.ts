@@ -1,0 +1,96 @@
+// Helpers for metric tests: fixture state building, sample extraction, promtool.
+import { spawnSync } from 'node:child_process';
+import { defaultConfig, type Config } from '../../agent/config/config.ts';
+import type { CheckReport } from '../../agent/checks/types.ts';
+import { scanNode } from '../../agent/scan/registry.ts';
+import { createAgentState, type AgentState } from '../../agent/state.ts';
+import type { FixtureHost } from '../helpers/fixture-host.ts';
+
+/** A fixed scan start time, so timestamps in expositions are stable. */
+export const FIXED_NOW_MS = 1_750_000_000_000;
+
+export function scanFixture(host: FixtureHost, config: Config = defaultConfig()) {
+  return scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config, now: () => FIXED_NOW_MS });
+}
+
+export function stateFor(host: FixtureHost, config: Config = defaultConfig()): AgentState {
+  const state = createAgentState(config, '0.1.0');
+  state.snapshot = scanFixture(host, config);
+  return state;
+}
+
+/** Sample lines (`name{labels} value`) of an exposition, in order. */
+export function sampleLines(text: string): string[] {
+  return text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** Sample lines of one metric family. */
+export function familyLines(text: string, name: string): string[] {
+  return sampleLines(text).filter((line) => line.startsWith(name + '{') || line.startsWith(name + ' '));
+}
+
+/** promtool's complaints about an exposition (empty when clean). */
+export function promtoolCheck(text: string): { status: number | null; complaints: string[] } {
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (run.error) throw run.error;
+  const complaints = (run.stdout + run.stderr).split('\n').filter((l) => l.trim() !== '');
+  return { status: run.status, complaints };
+}
+
+/**
+ * promtool lints that the public metric catalogue (issue 3) cannot avoid: the names are part of the interface.
+ * Any other complaint fails the tests.
+ */
+export const CATALOGUE_LINTS = [
+  'railwatch_pf_vfs_total non-counter metrics should not have "_total" suffix',
+  "railwatch_rdma_hw_counter_total metric name should not include type 'counter'",
+  "railwatch_rdma_port_counter_total metric name should not include type 'counter'",
+  'railwatch_rdma_port_rate_bits_per_second use base unit "bytes" instead of "bits"',
+];
+
+/** A setup-chain report with one failing and one skipped check. */
+export function sampleChecks(): CheckReport {
+  const fail = {
+    id: 'nic-vfs',
+    step: 5,
+    stepLabel: '5-nic-vfs',
+    title: 'NIC VFs',
+    status: 'fail' as const,
+    finding: 'rail 1 has 2 VFs, 4 desired',
+  };
+  return {
+    results: [
+      { id: 'kernel-iommu', step: 2, stepLabel: '2-kernel-iommu', title: 'Kernel IOMMU', status: 'pass', finding: 'on' },
+      { id: 'hugepages', step: 3, stepLabel: '3-hugepages', title: 'Hugepages', status: 'skip', finding: 'not configured' },
+      { id: 'rdma-core', step: 4, stepLabel: '4-rdma-core', title: 'RDMA core', status: 'warn', finding: 'old' },
+      fail,
+    ],
+    firstFailing: fail,
+    ready: false,
+  };
+}
+
+/** The metric name of an exposition line (sample, HELP or TYPE), or '' for blank lines. */
+function lineMetric(line: string): string {
+  if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) return line.slice(7).split(' ')[0] ?? '';
+  return line.split(/[{ ]/)[0] ?? '';
+}
+
+/**
+ * A scrape made comparable: process_* and nodejs_* families (values of this process) removed, the scan duration
+ * value replaced, blank separator lines dropped.
+ */
+export function normaliseScrape(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const name = lineMetric(line);
+    if (name.startsWith('process_') || name.startsWith('nodejs_')) continue;
+    if (!line.startsWith('#') && name === 'railwatch_scan_duration_seconds') {
+      out.push(line.replace(/ \S+$/, ' <duration>'));
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n') + '\n';
+}
