@@ -16,7 +16,7 @@ const CONCURRENT = 50;
 const PER_CLIENT = 10;
 const NODE_EXPORTER = process.env['NODE_EXPORTER'] ?? '/usr/bin/prometheus-node-exporter';
 /** V8 flags of the railwatch child: a small young generation keeps the scan garbage from growing the RSS. */
-const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=1 --max-old-space-size=64').split(' ').filter(Boolean);
 const REPO = join(import.meta.dirname, '..');
 
 /**

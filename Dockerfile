@@ -1,0 +1,62 @@
+# railwatch container image.
+#
+# Build with scripts/build-image.sh, which first makes the base images locally (scripts/make-base-image.sh:
+# debootstrap'ed Debian bookworm minbase + iproute2 + the Node 24 runtime; no container registry involved).
+#
+# BUILD_MODE=source (default): the build stage runs `npm ci`, compiles TypeScript and prunes dev dependencies;
+#   it needs the npm registry from inside `docker build`.
+# BUILD_MODE=host: the context already holds dist/ and production-only node_modules/ (scripts/build-image.sh
+#   --host-build prepares such a context); nothing is downloaded inside `docker build`.
+ARG BASE_IMAGE=railwatch-base/node:24
+
+FROM ${BASE_IMAGE}-build AS build
+ARG BUILD_MODE=source
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN if [ "$BUILD_MODE" = source ]; then npm ci --no-audit --no-fund; fi
+COPY . .
+# tsc emits only JavaScript: copy the other files under agent/ (e.g. the pod-resources .proto) next to it.
+RUN set -eu; \
+    if [ "$BUILD_MODE" = source ]; then \
+      npm run build; \
+      (cd agent && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;); \
+      npm prune --omit=dev --no-audit --no-fund; \
+    elif [ "$BUILD_MODE" = host ]; then \
+      if [ ! -f dist/main.js ] || [ ! -d node_modules ]; then \
+        echo "BUILD_MODE=host needs dist/ and node_modules/ in the build context" >&2; exit 1; \
+      fi; \
+    else \
+      echo "unknown BUILD_MODE=$BUILD_MODE (source or host)" >&2; exit 1; \
+    fi; \
+    if [ -d node_modules/typescript ]; then echo "dev dependencies left in node_modules" >&2; exit 1; fi; \
+    mkdir /app; \
+    cp -a package.json package-lock.json bin dist node_modules /app/; \
+    rm -rf /app/node_modules/.bin /app/node_modules/.package-lock.json; \
+    find /app/node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete
+
+FROM ${BASE_IMAGE}
+ARG BASE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="railwatch" \
+      org.opencontainers.image.description="Per-node agent that inventories, exports and checks SR-IOV/RDMA rails on GPU nodes" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
+# An unprivileged default user. inventory, doctor and serve work as any user on a host's world-readable sysfs;
+# only the kubelet's pod-resources socket (root-owned, mode 0600) needs uid 0, which the DaemonSet asks for
+# explicitly (runAsUser: 0, every capability dropped). See manifests/base/daemonset.yaml.
+RUN echo 'railwatch:x:65532:65532:railwatch:/nonexistent:/usr/sbin/nologin' >>/etc/passwd \
+ && echo 'railwatch:x:65532:' >>/etc/group
+COPY --from=build /app /app
+WORKDIR /app
+ENV NODE_ENV=production
+USER 65532:65532
+EXPOSE 9839
+# Small V8 young generation and a capped old space: the live heap is a few MiB, and without the caps V8 lets
+# garbage from scans grow the heap (and RSS) far beyond it. See docs/metrics.md for the measurements.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "/app/dist/main.js"]
+CMD ["serve"]
