@@ -11,7 +11,7 @@ import { gatherHostIdentity } from '../host-identity.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
-import { createKubeSync, type KubeSync } from '../kube/reconciler.ts';
+import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
@@ -44,6 +44,8 @@ export interface ServeOptions {
   monitors: boolean;
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
+  /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
+  kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
 }
 
 export interface RunningAgent {
@@ -79,7 +81,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     }
     nodeName = hostname();
   }
-  const sync: KubeSync = createKubeSync({ nodeName, labelPrefix: config.labelPrefix, counters: state.kubeRequests, log, mode: kubeMode });
+  const sync: KubeSync = createKubeSync({ nodeName, labelPrefix: config.labelPrefix, counters: state.kubeRequests, log, mode: kubeMode, ...opts.kube });
 
   function recordIssues(snapshot: NodeSnapshot): void {
     for (const issue of snapshot.issues) {
@@ -165,7 +167,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       watchConfig({
         file: opts.configFile,
         onConfig: (cfg) => applyConfig(cfg, 'file watch'),
-        onError: (err) => log.error('rejected the new config; keeping the old one', { err: err.message, field: err.field }),
+        // watchConfig logs the rejection (naming the field) itself
+        onError: () => bump(state.scanErrorsTotal, 'config'),
         log,
       }),
     );

@@ -69,14 +69,14 @@ export function parseNetSpeed(text: string): Parsed<number | undefined> {
 export function parseLinkSpeed(text: string): Parsed<number | undefined> {
   const t = text.trim();
   if (t === 'Unknown' || t === '') return ok(undefined);
-  const m = /^(\d+(?:\.\d+)?) GT\/s(?: PCIe)?$/.exec(t);
+  const m = /^(\d{1,6}(?:\.\d{1,6})?) GT\/s(?: PCIe)?$/.exec(t); // bounded: never Infinity
   if (!m?.[1]) return bad(`not a PCIe link speed: ${JSON.stringify(text.slice(0, 40))}`);
   return ok(Number(m[1]));
 }
 
 /** RDMA port `rate`: `400 Gb/sec (4X NDR)`, `2.5 Gb/sec (1X SDR)`, `100 Gb/sec` -> bits per second. */
 export function parseRdmaRate(text: string): Parsed<number> {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*Gb\/sec\b/.exec(text);
+  const m = /^\s*(\d{1,6}(?:\.\d{1,6})?)\s*Gb\/sec\b/.exec(text); // bounded: never Infinity
   if (!m?.[1]) return bad(`not an RDMA rate: ${JSON.stringify(text.slice(0, 40))}`);
   return ok(Math.round(Number(m[1]) * 1e9));
 }
@@ -168,9 +168,9 @@ export function parseCpuVendor(text: string): string | undefined {
 /** /proc/meminfo: HugePages_Total, HugePages_Free, Hugepagesize (kB). */
 export function parseMeminfoHugepages(text: string): { total?: number; free?: number; sizeKb?: number } {
   const out: { total?: number; free?: number; sizeKb?: number } = {};
-  const total = /^HugePages_Total:\s+(\d+)/m.exec(text)?.[1];
-  const free = /^HugePages_Free:\s+(\d+)/m.exec(text)?.[1];
-  const size = /^Hugepagesize:\s+(\d+)\s*kB/m.exec(text)?.[1];
+  const total = /^HugePages_Total:\s+(\d{1,15})(?!\d)/m.exec(text)?.[1];
+  const free = /^HugePages_Free:\s+(\d{1,15})(?!\d)/m.exec(text)?.[1];
+  const size = /^Hugepagesize:\s+(\d{1,15})\s*kB/m.exec(text)?.[1];
   if (total !== undefined) out.total = Number(total);
   if (free !== undefined) out.free = Number(free);
   if (size !== undefined) out.sizeKb = Number(size);
@@ -179,7 +179,7 @@ export function parseMeminfoHugepages(text: string): { total?: number; free?: nu
 
 /** `hugepages-2048kB` -> 2048 */
 export function parseHugepageDirName(name: string): number | undefined {
-  const m = /^hugepages-(\d+)kB$/.exec(name);
+  const m = /^hugepages-(\d{1,15})kB$/.exec(name);
   return m?.[1] ? Number(m[1]) : undefined;
 }
 
@@ -217,7 +217,8 @@ const NIC_VENDORS: Record<string, string> = {
 };
 
 export function nicVendorName(vendor: string | undefined): string {
-  return (vendor && NIC_VENDORS[vendor]) ?? vendor ?? 'unknown';
+  // own keys only: `valueOf` or `constructor` must not reach Object.prototype
+  return (vendor !== undefined && Object.hasOwn(NIC_VENDORS, vendor) ? NIC_VENDORS[vendor] : undefined) ?? vendor ?? 'unknown';
 }
 
 /** PCI class helpers: `0x02xxxx` network, `0x0302xx` 3D controller, `0x0300xx` VGA, `0x0604xx` bridge. */

@@ -6,7 +6,7 @@
 // renaming a new `..data` symlink over the old one; the file `config.yaml` itself never changes. So the watcher
 // watches the directory that holds the file (depth 0, symlinks not followed) and re-reads the file on any event.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ConfigError, parseConfigText, type Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -97,13 +97,7 @@ export function watchConfig(opts: WatchConfigOptions): Closable {
   }
 
   if (!existsSync(dir)) log.warn('config directory does not exist; watching for it', { dir });
-  const watcher = watch(dir, { depth: 0, ignoreInitial: true, followSymlinks: false, persistent: true });
-  watcher.on('all', () => schedule());
-  // rename-over of a symlink shows up on the directory; chokidar's raw events carry it even when the
-  // entry set looks unchanged to its own bookkeeping
-  watcher.on('raw', () => schedule());
-  watcher.on('error', (err) => log.warn('config watcher error', { dir, err }));
-  const ready = new Promise<void>((res) => watcher.once('ready', () => res()));
+  const { watcher, ready } = watchEntries(dir, log, () => schedule());
 
   return {
     ready,
@@ -133,17 +127,15 @@ export function watchDirs(opts: WatchDirsOptions): Closable {
   const watchers: FSWatcher[] = [];
   const readies: Promise<void>[] = [];
   for (const d of dirs) {
-    const w = watch(d, { depth: 0, ignoreInitial: true, followSymlinks: false, persistent: true });
-    w.on('all', (event, path) => {
+    const w = watchEntries(d, log, (event, path) => {
       try {
         opts.onChange(d, event, path);
       } catch (err) {
         log.error('directory change handler failed', { dir: d, err });
       }
     });
-    w.on('error', (err) => log.warn('directory watcher error', { dir: d, err }));
-    readies.push(new Promise<void>((res) => w.once('ready', () => res())));
-    watchers.push(w);
+    readies.push(w.ready);
+    watchers.push(w.watcher);
   }
   return {
     ready: Promise.all(readies).then(() => undefined),
@@ -151,4 +143,39 @@ export function watchDirs(opts: WatchDirsOptions): Closable {
       await Promise.all(watchers.map((w) => w.close()));
     },
   };
+}
+
+/**
+ * Watches the entries of `dir` (not deeper) through its parent directory, so that a directory that does not
+ * exist yet (a CNI plugin's DaemonSet creates /etc/cni/net.d later) or is deleted and re-created is still
+ * followed. Siblings of `dir` are ignored. Symlinks are not followed: a ConfigMap's `..data` swap is an event
+ * on the symlink itself. Events before the initial listing is done are dropped (chokidar reports existing
+ * symlinks as `add` even with ignoreInitial).
+ */
+function watchEntries(
+  dir: string,
+  log: Logger,
+  onEvent: (event: string, path: string) => void,
+): { watcher: FSWatcher; ready: Promise<void> } {
+  const parent = dirname(dir);
+  const inside = dir === '/' ? '/' : dir + sep;
+  const watcher = watch(dir === parent ? dir : parent, {
+    depth: dir === parent ? 0 : 1,
+    ignoreInitial: true,
+    followSymlinks: false,
+    persistent: true,
+    ignored: (p: string) => !(p === parent || p === dir || p.startsWith(inside)),
+  });
+  let isReady = false;
+  watcher.on('all', (event, path) => {
+    if (isReady && (path === dir || path.startsWith(inside))) onEvent(event, path);
+  });
+  watcher.on('error', (err) => log.warn('file watcher error', { dir, err }));
+  const ready = new Promise<void>((res) =>
+    watcher.once('ready', () => {
+      isReady = true;
+      res();
+    }),
+  );
+  return { watcher, ready };
 }

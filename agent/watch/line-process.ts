@@ -27,6 +27,8 @@ export interface LineProcessOptions {
   onRestart?: () => void;
   log: Logger;
   backoff?: Partial<BackoffOptions>;
+  /** An optional source: a missing executable is logged at info, not warn. */
+  optional?: boolean;
 }
 
 export interface LineProcess {
@@ -82,6 +84,9 @@ export function superviseLineProcess(opts: LineProcessOptions): LineProcess {
         resolve();
       });
     });
+    proc.once('spawn', () => {
+      log.debug('monitor process started', { monitor: opts.name, command: opts.command, pid: proc.pid, start: starts });
+    });
     proc.once('error', (err: NodeJS.ErrnoException) => {
       // 'close' follows an 'error' from spawn; remember why
       spawnError = err;
@@ -102,7 +107,6 @@ export function superviseLineProcess(opts: LineProcessOptions): LineProcess {
     proc.stderr?.on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-512);
     });
-    log.debug('monitor process started', { monitor: opts.name, command: opts.command, pid: proc.pid, start: starts });
   }
 
   function deliver(line: string): void {
@@ -123,7 +127,9 @@ export function superviseLineProcess(opts: LineProcessOptions): LineProcess {
     if (state === 'stopped') return;
     if (err?.code === 'ENOENT') {
       state = 'absent';
-      log.warn('monitor command not found; relying on the interval rescan', { monitor: opts.name, command: opts.command[0] });
+      const meta = { monitor: opts.name, command: opts.command[0] };
+      if (opts.optional === true) log.info('monitor command not found; relying on the interval rescan', meta);
+      else log.warn('monitor command not found; relying on the interval rescan', meta);
       return;
     }
     const ranMs = performance.now() - startedAt;

@@ -11,7 +11,7 @@ export interface LinkEvent {
   kind: LinkEventKind;
   ifname: string;
   ifindex: number;
-  /** For a `del` caused by a move to another namespace: the target namespace's name or id, when printed. */
+  /** For a `del` caused by a move to another namespace: the target namespace's name, or its nsid when ip could not name it. */
   newNetns?: string;
 }
 
@@ -41,7 +41,8 @@ export function parseLinkLine(line: string): LinkLine | undefined {
   const at = m[3].indexOf('@');
   const ifname = at > 0 ? m[3].slice(0, at) : m[3];
   const out: LinkLine = { deleted: m[1] !== undefined, ifindex: Number(m[2]), ifname };
-  const ns = /\snew-netns\s+(\S+)/.exec(line) ?? /\snew-nsid\s+(\S+)/.exec(line);
+  // `new-netns <name>` when ip knows the namespace's name, else `new-netnsid <id>` (`new-nsid` in older versions)
+  const ns = /\snew-(?:netns|netnsid|nsid)\s+(\S+)/.exec(line);
   if (ns?.[1] !== undefined) out.newNetns = ns[1];
   return out;
 }

@@ -60,6 +60,8 @@ export interface UeventMonitor {
 export function startUeventMonitor(opts: UeventMonitorOptions): UeventMonitor {
   const proc = superviseLineProcess({
     name: 'uevent',
+    // udevadm is often not in a minimal image; rtnetlink and the interval cover its absence
+    optional: true,
     command: opts.command ?? UDEVADM_MONITOR_COMMAND,
     log: opts.log,
     ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
