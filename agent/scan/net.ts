@@ -47,14 +47,11 @@ export function scanNetdev(r: Reader, name: string, vfs: ReadonlySet<string>): N
   }
   const nd: Netdev = { name, virtual, representor: false };
   if (pci !== undefined) nd.pci = pci;
+  // VF netdevs: hundreds per host; their presence in this namespace is what matters (metrics and checks use
+  // nothing else), so only the name and PCI function are recorded.
+  if (pci !== undefined && vfs.has(pci)) return nd;
   const operstate = r.text(`${base}/operstate`);
   if (operstate !== undefined) nd.operstate = operstate;
-  if (pci !== undefined && vfs.has(pci)) {
-    // VF netdevs: hundreds per host; only what the metrics and checks use
-    const mtu = r.attr(`${base}/mtu`, parseUint);
-    if (mtu !== undefined) nd.mtu = mtu;
-    return nd;
-  }
   const carrier = r.attr(`${base}/carrier`, parseBool01, DOWN_QUIET);
   if (carrier !== undefined) nd.carrier = carrier;
   if (!virtual) {

@@ -16,6 +16,18 @@ const DEVICES = 'bus/pci/devices';
 /** Reads one PCI function; undefined when it vanished or its link is broken (counted). */
 export function scanPciFunction(r: Reader, address: string): PciFunction | undefined {
   const base = `${DEVICES}/${address}`;
+  const physfn = r.ctx.sys.linkName(`${base}/physfn`);
+  if (physfn.ok) {
+    // A VF: its identity, NUMA node, PCIe link and position are its PF's (filled in by the SR-IOV scanner,
+    // VFs are the PF's siblings); on a host with a thousand VFs, not reading them per VF keeps the scan cheap.
+    const fn: PciFunction = { address, link: { degraded: false }, upstream: [] };
+    const p = parsePciAddress(physfn.value);
+    if (p.ok) fn.physfn = p.value;
+    else r.issue(`${base}/physfn`, 'PARSE', p.reason);
+    const driver = r.link(`${base}/driver`);
+    if (driver !== undefined) fn.driver = driver;
+    return fn;
+  }
   const target = r.ctx.sys.readlink(base);
   if (!target.ok) {
     // A plain directory (some test trees, or sysfs mounted oddly) is accepted; anything else is a skip.
@@ -31,17 +43,8 @@ export function scanPciFunction(r: Reader, address: string): PciFunction | undef
     upstream: pos.chain.filter((a) => a !== address),
   };
   if (pos.hostBridge !== undefined) fn.hostBridge = pos.hostBridge;
-  const physfn = r.ctx.sys.linkName(`${base}/physfn`);
   const driver = r.link(`${base}/driver`);
   if (driver !== undefined) fn.driver = driver;
-  if (physfn.ok) {
-    const p = parsePciAddress(physfn.value);
-    if (p.ok) fn.physfn = p.value;
-    else r.issue(`${base}/physfn`, 'PARSE', p.reason);
-    // A VF's identity, NUMA node and PCIe link are its PF's (filled in by the SR-IOV scanner); on a host with
-    // a thousand VFs, not reading them per VF keeps the scan cheap.
-    return fn;
-  }
   if (physfn.code !== 'ENOENT') r.issue(`${base}/physfn`, physfn.code);
   const clsRes = r.ctx.sys.read(`${base}/class`);
   if (!clsRes.ok && clsRes.code === 'ENOENT' && !r.ctx.sys.list(base).ok) {

@@ -113,6 +113,8 @@ function scanVfs(
       if (pf.vfDevice !== undefined) vfFn.device = pf.vfDevice;
       if (pfFn.class !== undefined) vfFn.class = pfFn.class;
       if (pfFn.numaNode !== undefined) vfFn.numaNode = pfFn.numaNode;
+      if (pfFn.hostBridge !== undefined) vfFn.hostBridge = pfFn.hostBridge;
+      vfFn.upstream = pfFn.upstream;
     }
     pf.vfs.push(vf);
   }
