@@ -77,10 +77,16 @@ case "$node_version" in v24.*) ;; *) die "expected Node 24, $node_bin is $node_v
 image_node_version() {
   docker image inspect -f '{{ index .Config.Labels "io.railwatch.node-version" }}' "$1" 2>/dev/null || true
 }
+# Bump when the package set changes, so cached base images are rebuilt.
+base_rev=2
+image_base_rev() {
+  docker image inspect -f '{{ index .Config.Labels "io.railwatch.base-rev" }}' "$1" 2>/dev/null || true
+}
 
 if [ "${FORCE:-0}" != 1 ] \
   && [ "$(image_node_version "$base_image")" = "$node_version" ] \
-  && [ "$(image_node_version "$build_image")" = "$node_version" ]; then
+  && [ "$(image_node_version "$build_image")" = "$node_version" ] \
+  && [ "$(image_base_rev "$base_image")" = "$base_rev" ]; then
   log "$base_image and $build_image exist (Node $node_version); nothing to do"
   exit 0
 fi
@@ -92,8 +98,10 @@ rootfs="$work/rootfs"
 
 mirror="$(find_mirror)"
 started=$SECONDS
-log "debootstrap $suite from $mirror (minbase + iproute2, ca-certificates, libstdc++6)"
-debootstrap --variant=minbase --include=iproute2,ca-certificates,libstdc++6 \
+log "debootstrap $suite from $mirror (minbase + iproute2, udev, ca-certificates, libstdc++6)"
+# iproute2: `ip -o monitor link` (the rtnetlink rescan trigger); udev: `udevadm monitor --kernel` (the uevent trigger,
+# delivered to the host network namespace, where the DaemonSet runs).
+debootstrap --variant=minbase --include=iproute2,udev,ca-certificates,libstdc++6 \
   "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
 log "debootstrap took $((SECONDS - started)) s"
@@ -108,12 +116,14 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$ro
 install -m 0755 "$node_bin" "$rootfs/usr/local/bin/node"
 chroot "$rootfs" /usr/local/bin/node --version >/dev/null || die "node does not run inside the new root"
 chroot "$rootfs" /usr/bin/ip -V >/dev/null 2>&1 || die "ip (iproute2) missing from the new root"
+chroot "$rootfs" /usr/bin/udevadm --version >/dev/null 2>&1 || die "udevadm (udev) missing from the new root"
 
 log "importing $base_image"
 tar --numeric-owner -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change "LABEL io.railwatch.node-version=$node_version" \
-  --change "LABEL org.opencontainers.image.description=\"Debian $suite minbase with iproute2 and Node $node_version\"" \
+  --change "LABEL io.railwatch.base-rev=$base_rev" \
+  --change "LABEL org.opencontainers.image.description=\"Debian $suite minbase with iproute2, udev and Node $node_version\"" \
   --change 'CMD ["node"]' \
   - "$base_image" >/dev/null
 

@@ -99,7 +99,8 @@ export function acceptsGzip(header: string | undefined): boolean {
 interface Reply {
   status: number;
   type: string;
-  body: Buffer;
+  /** One buffer, or several written in order (no copy into one buffer per scrape). */
+  body: Buffer | readonly Buffer[];
   headers?: Record<string, string>;
 }
 
@@ -135,9 +136,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (acceptsGzip(req.headers['accept-encoding'])) {
       // each part is its own gzip member; the snapshot part's member is compressed once per snapshot
       const members = parts.map((p) => (p.text.length > 4096 ? p.gzip() : gzipSync(p.text, { level: 1 })));
-      return { status: 200, type: CONTENT_TYPE, body: Buffer.concat(members), headers: { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } };
+      return { status: 200, type: CONTENT_TYPE, body: members, headers: { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } };
     }
-    return { status: 200, type: CONTENT_TYPE, body: Buffer.from(parts.map((p) => p.text).join('')), headers: { vary: 'Accept-Encoding' } };
+    return { status: 200, type: CONTENT_TYPE, body: parts.map((p) => p.bytes()), headers: { vary: 'Accept-Encoding' } };
   }
 
   async function route(req: IncomingMessage): Promise<Reply> {
@@ -160,17 +161,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+    const chunks: readonly Buffer[] = Buffer.isBuffer(reply.body) ? [reply.body] : (reply.body as readonly Buffer[]);
     const headers: Record<string, string | number> = {
       'content-type': reply.type,
-      'content-length': reply.body.length,
+      'content-length': chunks.reduce((n, c) => n + c.length, 0),
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
       ...reply.headers,
     };
     if (closing) headers['connection'] = 'close';
     res.writeHead(reply.status, headers);
-    if (req.method === 'HEAD') res.end();
-    else res.end(reply.body);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    for (let i = 0; i < chunks.length - 1; i++) res.write(chunks[i]);
+    res.end(chunks[chunks.length - 1]);
   }
 
   const server = createServer(

@@ -25,6 +25,8 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** One piece of a scrape: complete metric families, with its gzip member computed once when asked for. */
 export interface RenderedPart {
   readonly text: string;
+  /** `text` as UTF-8 bytes, made once per part (the snapshot part is shared by every scrape of a snapshot). */
+  bytes(): Buffer;
   /** A gzip member of `text`; members concatenate into one valid gzip stream (RFC 1952). */
   gzip(): Buffer;
 }
@@ -58,8 +60,13 @@ const NOT_HW_COUNTERS = new Set(['lifespan']);
 
 export function part(text: string): RenderedPart {
   let member: Buffer | undefined;
+  let raw: Buffer | undefined;
   return {
     text,
+    bytes() {
+      raw ??= Buffer.from(text);
+      return raw;
+    },
     gzip() {
       member ??= gzipSync(text, { level: 6 });
       return member;
@@ -465,6 +472,20 @@ function createLiveRegistry(current: () => AgentState | undefined, defaultMetric
   return registry;
 }
 
+const NON_FINITE_SAMPLE = /\s[+-]?(?:nan|inf)$/im;
+
+/**
+ * prom-client writes `Nan` for its event-loop lag statistics until the first lag sample exists; railwatch never
+ * exposes NaN or Inf, so such sample lines are dropped (the family's HELP and TYPE stay).
+ */
+export function dropNonFinite(text: string): string {
+  if (!NON_FINITE_SAMPLE.test(text)) return text;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('#') || !/\s[+-]?(?:nan|inf)$/i.test(line))
+    .join('\n');
+}
+
 export function createMetricsRenderer(options: MetricsRendererOptions = {}): MetricsRenderer {
   let current: AgentState | undefined;
   const live = createLiveRegistry(() => current, options.defaultMetrics ?? true);
@@ -487,7 +508,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
     async render(state) {
       const first = await snapshotPart(state);
       current = state;
-      const liveText = await live.metrics();
+      const liveText = dropNonFinite(await live.metrics());
       return [first, part(liveText)];
     },
   };

@@ -40,8 +40,8 @@ export class HostFs {
     return rel === '' ? this.root : this.#prefix + rel;
   }
 
-  /** Reads a small attribute file in one read call (sysfs attributes fit one page); trailing newline removed. */
-  read(rel: string): ReadResult {
+  /** Opens `rel` read-only and non-blocking, runs `body` on the fd, always closes it; errors become codes. */
+  #withFd<T>(rel: string, body: (fd: number) => { ok: true; value: T } | { ok: false; code: string }): { ok: true; value: T } | { ok: false; code: string } {
     let fd: number;
     this.ops++;
     try {
@@ -50,12 +50,7 @@ export class HostFs {
       return { ok: false, code: errCode(err) };
     }
     try {
-      // One bounded read: O_NONBLOCK keeps a FIFO from blocking (it reads as empty) and a character device
-      // gives at most MAX_ATTR_BYTES; a directory fails with EISDIR. No fstat: it would cost a syscall per read.
-      const n = readSync(fd, this.#buf, 0, MAX_ATTR_BYTES, null);
-      let text = this.#buf.toString('utf8', 0, n);
-      if (text.endsWith('\n')) text = text.slice(0, -1);
-      return { ok: true, value: text };
+      return body(fd);
     } catch (err) {
       return { ok: false, code: errCode(err) };
     } finally {
@@ -67,18 +62,22 @@ export class HostFs {
     }
   }
 
-  /** Reads a binary file (PCI `config`) up to `max` bytes. */
+  /** Reads a small attribute file in one read call (sysfs attributes fit one page); trailing newline removed. */
+  read(rel: string): ReadResult {
+    return this.#withFd(rel, (fd) => {
+      // One bounded read: O_NONBLOCK keeps a FIFO from blocking (it reads as empty) and a character device
+      // gives at most MAX_ATTR_BYTES; a directory fails with EISDIR. No fstat: it would cost a syscall per read.
+      const n = readSync(fd, this.#buf, 0, MAX_ATTR_BYTES, null);
+      let text = this.#buf.toString('utf8', 0, n);
+      if (text.endsWith('\n')) text = text.slice(0, -1);
+      return { ok: true, value: text };
+    });
+  }
+
+  /** Reads a binary regular file (PCI `config`) up to `max` bytes. */
   readBytes(rel: string, max: number): { ok: true; value: Buffer } | { ok: false; code: string } {
-    let fd: number;
-    this.ops++;
-    try {
-      fd = openSync(this.abs(rel), READ_FLAGS);
-    } catch (err) {
-      return { ok: false, code: errCode(err) };
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) return { ok: false, code: 'ENOTREG' };
+    return this.#withFd(rel, (fd) => {
+      if (!fstatSync(fd).isFile()) return { ok: false, code: 'ENOTREG' };
       const out = Buffer.alloc(max);
       let off = 0;
       while (off < max) {
@@ -87,15 +86,7 @@ export class HostFs {
         off += n;
       }
       return { ok: true, value: out.subarray(0, off) };
-    } catch (err) {
-      return { ok: false, code: errCode(err) };
-    } finally {
-      try {
-        closeSync(fd);
-      } catch {
-        // ignore
-      }
-    }
+    });
   }
 
   /** Lists a directory's entries (names, unsorted). */

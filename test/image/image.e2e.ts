@@ -171,7 +171,7 @@ describe('container image', () => {
     assert.deepEqual(withoutRunFacts(snapshot), withoutRunFacts(hostSnapshot), 'the container sees what the host run sees');
   });
 
-  it('has the entrypoint, an unprivileged default user, OCI labels, iproute2 and no dev dependencies', async (t) => {
+  it('has the entrypoint, an unprivileged default user, OCI labels, iproute2, udev and no dev dependencies', async (t) => {
     if (notReady !== undefined) {
       t.skip(notReady);
       return;
@@ -190,7 +190,7 @@ describe('container image', () => {
       'docker',
       [
         'run', '--rm', '--network', 'none', '--entrypoint', 'sh', IMAGE, '-c',
-        'node --version; ip -V >/dev/null 2>&1 && echo iproute2; id -u; ' +
+        'node --version; ip -V >/dev/null 2>&1 && echo iproute2; udevadm --version >/dev/null 2>&1 && echo udev; id -u; ' +
           'for d in typescript node fast-check kubernetes-models @grafana/grafana-foundation-sdk @bufbuild/cel; do [ -e /app/node_modules/$d ] && echo dev:$d; done; ' +
           'command -v npm || echo no-npm',
       ],
@@ -198,6 +198,6 @@ describe('container image', () => {
     );
     const [nodeVersion, ...rest] = probe.stdout.trim().split('\n');
     assert.match(nodeVersion ?? '', /^v24\./);
-    assert.deepEqual(rest, ['iproute2', '65532', 'no-npm']);
+    assert.deepEqual(rest, ['iproute2', 'udev', '65532', 'no-npm']);
   });
 });
