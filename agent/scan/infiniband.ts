@@ -108,6 +108,12 @@ export function scanPort(r: Reader, base: string, port: number): RdmaPort {
   return out;
 }
 
+/**
+ * Most counter files a port directory may contribute (mlx5 has ~35 hw_counters, bnxt_re ~70, irdma ~50): a broken
+ * or hostile tree with thousands of files must not explode the metric cardinality. Files past it are one counted skip.
+ */
+export const MAX_COUNTERS_PER_DIR = 512;
+
 /** Reads every regular file of a counter directory; unreadable or unparsable ones are counted skips. */
 export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
   const listing = r.ctx.sys.listTyped(dir);
@@ -116,7 +122,11 @@ export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
     if (listing.code !== 'ENOENT') r.issue(dir, listing.code);
     return out;
   }
-  const names = listing.value.filter((e) => !e.dir).map((e) => e.name).sort(naturalCompare);
+  let names = listing.value.filter((e) => !e.dir).map((e) => e.name).sort(naturalCompare);
+  if (names.length > MAX_COUNTERS_PER_DIR) {
+    r.issue(dir, 'E2BIG', `${names.length} counter files; only the first ${MAX_COUNTERS_PER_DIR} are read`);
+    names = names.slice(0, MAX_COUNTERS_PER_DIR);
+  }
   for (const name of names) {
     if (name === '__proto__') {
       r.issue(`${dir}/${name}`, 'PARSE', 'reserved counter name');

@@ -278,3 +278,13 @@ test("this machine's real /sys and /proc: scans without throwing", () => {
   assert.ok(s.host.cmdline !== undefined && s.host.cmdline.length > 0);
   for (const pf of s.pfs) assert.ok(pf.totalVfs >= pf.vfs.length);
 });
+
+test('a counter directory with thousands of files is capped, with one counted skip', (t) => {
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 0 });
+  t.after(() => host.cleanup());
+  for (let i = 0; i < 600; i++) host.write(`class/infiniband/mlx5_0/ports/1/hw_counters/bogus_${i}`, String(i));
+  const s = scan(host);
+  const hw = s.rdmaDevices[0]?.ports[0]?.hwCounters ?? {};
+  assert.equal(Object.keys(hw).length, 512);
+  assert.deepEqual(s.issues.map((i) => [i.path, i.code]), [['class/infiniband/mlx5_0/ports/1/hw_counters', 'E2BIG']]);
+});
