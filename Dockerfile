@@ -56,7 +56,9 @@ WORKDIR /app
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 9839
-# Small V8 young generation and a capped old space: the live heap is a few MiB, and without the caps V8 lets
-# garbage from scans grow the heap (and RSS) far beyond it. See docs/metrics.md for the measurements.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "/app/dist/main.js"]
+# Memory: a small V8 young generation and a capped old space (the live heap is 10-20 MiB; without the caps V8 lets
+# the garbage of scans grow the heap and the RSS far beyond it), and V8's lite mode (no optimizing compiler: about
+# 18 MiB less resident code and feedback, scans about 1.4x slower, still well inside the budget). Lite mode also
+# disables WebAssembly, which nothing on railwatch's in-cluster path uses. See docs/metrics.md for the figures.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "--lite-mode", "/app/dist/main.js"]
 CMD ["serve"]

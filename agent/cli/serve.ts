@@ -3,7 +3,7 @@
 // and /status, and converges the Node's labels, condition and events. Runs with no cluster at all.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { createPodResourcesClient, PodResourcesError } from '../allocation/pod-resources.ts';
+import type { PodResourcesClient } from '../allocation/pod-resources.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
@@ -71,7 +71,9 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let scansSinceFull = 0;
   let waiters: (() => void)[] = [];
 
-  const podResources = createPodResourcesClient({ socketPath: opts.podResourcesSocket, log });
+  // The gRPC client (and @grpc/grpc-js, ~14 MiB resident) is loaded only once the kubelet socket exists.
+  let podResources: PodResourcesClient | undefined;
+  let podResourcesModule: typeof import('../allocation/pod-resources.ts') | undefined;
 
   const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
   let nodeName = resolveNodeName(opts.nodeName, opts.env);
@@ -95,12 +97,19 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 
   async function refreshAllocation(): Promise<void> {
     try {
+      if (podResources === undefined) {
+        if (!existsSync(opts.podResourcesSocket)) {
+          throw Object.assign(new Error(`kubelet pod-resources socket ${opts.podResourcesSocket} does not exist`), { reason: 'socket-absent' });
+        }
+        podResourcesModule ??= await import('../allocation/pod-resources.ts');
+        podResources = podResourcesModule.createPodResourcesClient({ socketPath: opts.podResourcesSocket, log });
+      }
       const a = await podResources.fetch();
       state.allocation = { allocations: a.allocations, allocatable: a.allocatable };
       if (lastAllocationError !== undefined) log.info('kubelet pod-resources reachable again', { socket: opts.podResourcesSocket });
       lastAllocationError = undefined;
     } catch (err) {
-      const reason = err instanceof PodResourcesError ? err.reason : 'protocol';
+      const reason = typeof (err as { reason?: unknown }).reason === 'string' ? (err as { reason: string }).reason : 'protocol';
       state.allocation = { error: reason };
       bump(state.scanErrorsTotal, 'pod-resources');
       if (reason !== lastAllocationError) {
@@ -204,7 +213,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
         uevent?.stop(),
         ...closables.map((c) => c.close()),
       ]);
-      podResources.close();
+      podResources?.close();
       for (const resolve of waiters) resolve();
       waiters = [];
     },

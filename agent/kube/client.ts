@@ -1,15 +1,18 @@
 // A thin HTTP client for the few Kubernetes API calls railwatch makes (agent/kube/api-calls.ts).
-// @kubernetes/client-node supplies the connection settings and credentials (KubeConfig: in-cluster service
-// account, kubeconfig file, TLS, bearer token from the token file); the requests themselves go through node:http(s)
-// so that railwatch sets the patch Content-Type explicitly, streams the watch line by line, bounds every request
-// with a timeout and counts every response by (verb, status code).
+// Connection settings and credentials come from an ApiConnection: in the cluster, the pod's service account
+// (agent/kube/service-account.ts: API server from the service env, CA and bearer token from the mounted files);
+// outside it, @kubernetes/client-node's KubeConfig for a kubeconfig file (exec, OIDC and cloud auth plugins).
+// client-node is imported only for kubeconfig files: importing it loads its whole generated API (about 70 MiB of
+// resident memory measured on Node 24), too much for an agent on every node. The requests themselves go through
+// node:http(s) so that railwatch sets the patch Content-Type explicitly, streams the watch line by line, bounds
+// every request with a timeout and counts every response by (verb, status code).
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeVerb } from './api-calls.ts';
+import { serviceAccountConnection } from './service-account.ts';
 import { bump } from '../state.ts';
 
 export type KubeMode =
@@ -44,21 +47,31 @@ export function resolveNodeName(flag: string | undefined, env: Readonly<Record<s
   return name === '' ? undefined : name;
 }
 
+/**
+ * Where the API server is and how to authenticate to it: what the client needs of a KubeConfig (which satisfies
+ * this interface as it is).
+ */
+export interface ApiConnection {
+  getCurrentCluster(): { server: string } | null;
+  /** Adds TLS settings (CA, client certificate) and the Authorization header to request options. */
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
+
 async function clientNode(): Promise<typeof import('@kubernetes/client-node')> {
   return import('@kubernetes/client-node');
 }
 
-/** A KubeConfig for the mode; a fresh one re-reads the service-account token file (used after a 401). */
-export async function loadKubeConfig(mode: Exclude<KubeMode, { kind: 'standalone' }>): Promise<KubeConfig> {
+/** The connection for the mode; a fresh one re-reads credentials (used after a 401). */
+export async function loadKubeConfig(mode: Exclude<KubeMode, { kind: 'standalone' }>): Promise<ApiConnection> {
+  if (mode.kind === 'in-cluster') return serviceAccountConnection({ env: process.env });
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
-  if (mode.kind === 'in-cluster') kc.loadFromCluster();
-  else kc.loadFromFile(mode.path);
+  kc.loadFromFile(mode.path);
   return kc;
 }
 
-/** A KubeConfig for a server URL and a bearer-token file (tests, the fleet benchmark; http needs skipTLSVerify). */
-export async function kubeConfigForServer(server: string, tokenFile: string): Promise<KubeConfig> {
+/** A client-node KubeConfig for a server URL and a bearer-token file (tests, benchmarks; http needs skipTLSVerify). */
+export async function kubeConfigForServer(server: string, tokenFile: string): Promise<ApiConnection> {
   const k8s = await clientNode();
   const kc = new k8s.KubeConfig();
   kc.loadFromClusterAndUser(
@@ -109,7 +122,7 @@ export interface KubeClient {
 }
 
 export interface KubeClientOptions {
-  loadConfig: () => Promise<KubeConfig>;
+  loadConfig: () => Promise<ApiConnection>;
   /** state.kubeRequests: `${verb}\t${code}` -> count. */
   counters: Map<string, number>;
   requestTimeoutMs?: number;
@@ -132,11 +145,11 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 export function createKubeClient(opts: KubeClientOptions): KubeClient {
   const timeoutMs = opts.requestTimeoutMs ?? 15_000;
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
-  let config: Promise<KubeConfig> | undefined;
+  let config: Promise<ApiConnection> | undefined;
 
   async function prepare(path: string): Promise<Prepared> {
     config ??= opts.loadConfig();
-    let kc: KubeConfig;
+    let kc: ApiConnection;
     try {
       kc = await config;
     } catch (err) {

@@ -7,9 +7,8 @@
 // a 401 re-creates the KubeConfig so a rotated service-account token file is read again; a 409 re-reads the Node.
 // Every request is counted in the counters map by `${verb}\t${code}`. Without a cluster, a standalone sync logs
 // what it would have written.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import { createKubeClient, KubeNetworkError, loadKubeConfig, type KubeClient, type KubeMode, type KubeRequest, type KubeResponse } from './client.ts';
+import { createKubeClient, KubeNetworkError, loadKubeConfig, type ApiConnection, type KubeClient, type KubeMode, type KubeRequest, type KubeResponse } from './client.ts';
 import { conditionPatch, type DesiredCondition, type NodeCondition } from './condition.ts';
 import {
   createTokenBucket,
@@ -57,7 +56,7 @@ export interface KubeSyncOptions {
   log: Logger;
   mode: KubeMode;
   /** Overrides the mode's KubeConfig (tests, the fleet benchmark). */
-  loadConfig?: () => Promise<KubeConfig>;
+  loadConfig?: () => Promise<ApiConnection>;
   now?: () => number;
   random?: () => number;
   backoff?: Partial<BackoffOptions>;

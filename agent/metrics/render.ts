@@ -10,7 +10,8 @@
 // The first two are cached per object identity of their inputs (the state replaces, never mutates, them), so a
 // scrape between two scans only re-renders the live part.
 import { gzipSync } from 'node:zlib';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from './prom.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 import type { CheckReport } from '../checks/types.ts';
 import { STATUS_VALUE } from '../checks/types.ts';
 import { desiredVfsFor, type Config } from '../config/config.ts';
@@ -411,7 +412,6 @@ function sameKey(a: CacheKey, b: CacheKey): boolean {
 }
 
 /** prom-client default metrics that are gauges with a `_total` suffix. */
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** A long-lived registry whose collect() functions read the state being rendered. */
 function createLiveRegistry(current: () => AgentState | undefined, defaultMetrics: boolean): Registry {
@@ -464,11 +464,7 @@ function createLiveRegistry(current: () => AgentState | undefined, defaultMetric
       }
     },
   });
-  if (defaultMetrics) {
-    collectDefaultMetrics({ register: registry });
-    // gauges named like counters (promtool rejects them); nodejs_active_handles/requests/resources stay
-    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
-  }
+  if (defaultMetrics) registerProcessMetrics(registry);
   return registry;
 }
 

@@ -180,7 +180,7 @@ describe('container image', () => {
     const config = JSON.parse(stdout) as { User: string; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string>; WorkingDir: string };
     assert.deepEqual(
       { User: config.User, Entrypoint: config.Entrypoint, Cmd: config.Cmd, WorkingDir: config.WorkingDir },
-      { User: '65532:65532', Entrypoint: ['node', '--max-semi-space-size=1', '--max-old-space-size=64', '/app/dist/main.js'], Cmd: ['serve'], WorkingDir: '/app' },
+      { User: '65532:65532', Entrypoint: ['node', '--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode', '/app/dist/main.js'], Cmd: ['serve'], WorkingDir: '/app' },
     );
     assert.equal(config.Labels['org.opencontainers.image.title'], 'railwatch');
     assert.equal(config.Labels['org.opencontainers.image.licenses'], 'Apache-2.0');
