@@ -1,14 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { dashboards, renderDashboards } from '../../dashboards/src/registry.ts';
 import { startPrometheus } from '../helpers/prometheus.ts';
 import type { QueryResult, RunningPrometheus } from '../helpers/prometheus.ts';
-import { fixtureExposition } from './fixture-exposition.ts';
-import type { ExpositionSource } from './fixture-exposition.ts';
+import { startAgentFleet, type AgentFleet } from './agent-fleet.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const NODES = ['gpu-node-1', 'gpu-node-2'];
@@ -138,46 +135,14 @@ test('variable substitution leaves no Grafana variable behind', () => {
   assert.equal(labelValuesQuery('label_values(railwatch_pf_info{node=~"$node"}, rail)'), 'group by (rail) (railwatch_pf_info{node=~"$node"})');
 });
 
-interface ExpositionServer {
-  url: string;
-  scrapes(): number;
-  close(): Promise<void>;
-}
-
-/** Serves source(node, n) on /metrics, n counting the scrapes from 1. */
-async function serveExposition(node: string, source: ExpositionSource): Promise<ExpositionServer> {
-  let scrapes = 0;
-  const server: Server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    scrapes += 1;
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-    response.end(source(node, scrapes));
-  });
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/metrics`,
-    scrapes: () => scrapes,
-    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
-  };
-}
-
-// A real Prometheus scraping two railwatch nodes (here the static fixture exposition; any ExpositionSource fits).
-const source: ExpositionSource = fixtureExposition;
-let servers: ExpositionServer[] = [];
+// A real Prometheus scraping two real railwatch agents serving fixture hosts.
+let fleet: AgentFleet | undefined;
 let prometheus: RunningPrometheus | undefined;
 
 before(async () => {
-  servers = await Promise.all(NODES.map((node) => serveExposition(node, source)));
+  fleet = await startAgentFleet(NODES);
   prometheus = await startPrometheus({
-    scrapeTargets: servers.map((server, index) => ({
-      url: server.url,
-      labels: { node: NODES[index]!, job: 'railwatch' },
-    })),
+    scrapeTargets: fleet.nodes.map((n) => ({ url: n.url, labels: { node: n.node, job: 'railwatch' } })),
     scrapeIntervalS: 1,
   });
   // every target up, then enough scrapes that rate() over 1m has several samples
@@ -187,7 +152,7 @@ before(async () => {
 
 after(async () => {
   await prometheus?.stop();
-  await Promise.all(servers.map((server) => server.close()));
+  await fleet?.close();
 });
 
 function sampleValue(result: QueryResult): number | undefined {
@@ -230,9 +195,10 @@ test('the node and rail variables list the fleet', async () => {
   assert.deepEqual(found, { node: NODES, rail: ['0', '1'] });
 });
 
-test('the fleet sees both nodes through the exposition servers', () => {
-  assert.deepEqual(
-    servers.map((server) => server.scrapes() >= 4),
-    NODES.map(() => true),
-  );
+test('the fleet is two real agents, one ready and one with a failing setup step', async () => {
+  assert.ok(prometheus);
+  const ready = await prometheus.query('railwatch_setup_ready');
+  assert.equal(ready.resultType, 'vector');
+  if (ready.resultType !== 'vector') return;
+  assert.deepEqual(ready.result.map((r) => [r.metric['node'], r.value?.[1]]).sort(), [['gpu-node-1', '1'], ['gpu-node-2', '0']]);
 });
