@@ -5,7 +5,7 @@
 // Reports requests, errors, p50/p90/p99/max latency, throughput; with --slowloris N, how many of those
 // connections the server dropped (header timeout, 10 s by default) and whether scrapes kept succeeding.
 // Exits 1 when any scrape failed.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -50,10 +50,13 @@ function quantile(sorted: number[], q: number): number {
 
 say(`building a ${flags.rails}-rail host with ${flags.vfs} VFs per PF ...`);
 const host = buildDgxHost({ rails: Number(flags.rails), vfsPerPf: Number(flags.vfs), vfNetdevsInHost: 2, extras: true });
+// the agent as the image runs it: compiled JavaScript with the Dockerfile ENTRYPOINT's V8 flags
+say('compiling railwatch (npm run build) ...');
+const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
+if (build.status !== 0) throw new Error('npm run build failed');
 const child = spawn(
   process.execPath,
-  // the image's V8 flags (Dockerfile ENTRYPOINT)
-  ['--max-semi-space-size=1', '--max-old-space-size=64', join(REPO, 'agent/main.ts'), 'serve', '--sysfs', host.sys, '--procfs', host.proc, '--listen', '127.0.0.1:0', '--no-kube', '--no-monitors', '--pod-resources-socket', join(host.root, 'absent.sock'), '--log-level', 'info'],
+  ['--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode', join(REPO, 'dist/main.js'), 'serve', '--sysfs', host.sys, '--procfs', host.proc, '--listen', '127.0.0.1:0', '--no-kube', '--no-monitors', '--pod-resources-socket', join(host.root, 'absent.sock'), '--log-level', 'info'],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
 );
 let stderr = '';

@@ -267,7 +267,7 @@ describe('manifests', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    assert.deepEqual(c.resources, { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } });
+    assert.deepEqual(c.resources, { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '192Mi' } });
   });
 
   it('the container serves on 9839 with probes on /healthz and /readyz and reads the host at /host/sys and /host/proc', () => {
