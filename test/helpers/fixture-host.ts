@@ -494,6 +494,35 @@ export function buildDgxHost(opts: DgxOptions = {}): FixtureHost {
   return host;
 }
 
+/** A Broadcom Thor (bnxt_en + bnxt_re) RoCE node: one PF with 64 possible VFs, bnxt_re hw_counters by name. */
+export function buildBroadcomHost(root?: string): FixtureHost {
+  const host = new FixtureHost(root);
+  for (const m of ['bnxt_en', 'bnxt_re', 'ib_core', 'ib_uverbs']) host.setModule(m, 'live');
+  host.addPf({
+    address: '0000:41:00.0', hostBridge: 'pci0000:40', upstream: ['0000:40:01.1'], vendor: '0x14e4', device: '0x1750', driver: 'bnxt_en', numaNode: 0,
+    totalVfs: 64, vfDevice: '1806', netdev: { name: 'ens3f0np0', physPortName: 'p0' },
+    rdma: { name: 'bnxt_re0', hcaType: '', ports: [{ counters: {}, hwCounters: { active_qps: '3', to_retransmits: '17', oos_drop_count: '0', tx_cnp_pkts: '5', lifespan: '10' } }] },
+    vfs: [{ driver: 'bnxt_en', netdev: 'ens3f0np0v0' }],
+  });
+  return host;
+}
+
+/**
+ * An Intel E810 (ice + irdma) iWARP/RoCE node: VFs on iavf, vfio-pci and none; irdma hw_counters in mixed case,
+ * one with spaces (the newer kernel naming).
+ */
+export function buildE810Host(root?: string): FixtureHost {
+  const host = new FixtureHost(root);
+  for (const m of ['ice', 'irdma', 'ib_core', 'vfio_pci']) host.setModule(m, 'live');
+  host.addPf({
+    address: '0000:51:00.0', hostBridge: 'pci0000:50', upstream: ['0000:50:01.1'], vendor: '0x8086', device: '0x159b', driver: 'ice', numaNode: 1,
+    totalVfs: 128, offset: 8, vfDevice: '1889', netdev: { name: 'ens5f0' },
+    rdma: { name: 'irdma0', nodeType: '4: RNIC', ports: [{ counters: {}, hwCounters: { ip4InOctets: '100', tcpRetransSegs: '2', cnpHandled: '9', RxECNMrkd: '1', 'rx ecn marked': '4' } }] },
+    vfs: [{ driver: 'iavf', netdev: null }, { driver: 'vfio-pci', netdev: null }, { driver: null, netdev: null }],
+  });
+  return host;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Real captures: `path = value`, `path -> target`, `path/ (dir)`, multi-line `<<N lines>>` followed by `    | `.
 

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkfifoSync } from './fifo.ts';
-import { symlinkSync, mkdirSync, chmodSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanNode, snapshotToJson } from '../../agent/scan/registry.ts';
 import { rescanNode } from '../../agent/scan/rescan.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
-import { buildDgxHost, FixtureHost, loadCaptureFile, MLX5_COUNTERS } from '../helpers/fixture-host.ts';
+import { buildBroadcomHost, buildDgxHost, buildE810Host, FixtureHost, loadCaptureFile, MLX5_COUNTERS } from '../helpers/fixture-host.ts';
 
 function scan(host: FixtureHost, rails: Record<string, number> = {}): NodeSnapshot {
   return scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails }, now: () => 1_700_000_000_000 });
@@ -106,20 +106,12 @@ test('InfiniBand-mode node: class 0x020700, IB link layer, LID', (t) => {
 });
 
 test('Broadcom bnxt_re and Intel E810/irdma: vendor-neutral counters by name, spaces included', (t) => {
-  const host = new FixtureHost();
+  const host = buildBroadcomHost();
   t.after(() => host.cleanup());
-  host.addPf({
-    address: '0000:41:00.0', hostBridge: 'pci0000:40', upstream: ['0000:40:01.1'], vendor: '0x14e4', device: '0x1750', driver: 'bnxt_en', numaNode: 0,
-    totalVfs: 64, vfDevice: '1806', netdev: { name: 'ens3f0np0', physPortName: 'p0' },
-    rdma: { name: 'bnxt_re0', hcaType: '', ports: [{ counters: {}, hwCounters: { active_qps: '3', to_retransmits: '17', oos_drop_count: '0', tx_cnp_pkts: '5', lifespan: '10' } }] },
-    vfs: [{ driver: 'bnxt_en', netdev: 'ens3f0np0v0' }],
-  });
-  host.addPf({
-    address: '0000:51:00.0', hostBridge: 'pci0000:50', upstream: ['0000:50:01.1'], vendor: '0x8086', device: '0x159b', driver: 'ice', numaNode: 1,
-    totalVfs: 128, offset: 8, vfDevice: '1889', netdev: { name: 'ens5f0' },
-    rdma: { name: 'irdma0', nodeType: '4: RNIC', ports: [{ counters: {}, hwCounters: { ip4InOctets: '100', tcpRetransSegs: '2', cnpHandled: '9', 'RxECNMrkd': '1', 'rx ecn marked': '4' } }] },
-    vfs: [{ driver: 'iavf', netdev: null }, { driver: 'vfio-pci', netdev: null }, { driver: null, netdev: null }],
-  });
+  // both NICs in one tree: the E810 host's tree is merged into the Broadcom one
+  const intel = buildE810Host();
+  t.after(() => intel.cleanup());
+  cpSync(intel.sys, host.sys, { recursive: true, verbatimSymlinks: true, force: false, errorOnExist: false });
   const s = scan(host);
   assert.deepEqual(s.issues, []);
   const bnxt = s.rdmaDevices.find((d) => d.name === 'bnxt_re0');
