@@ -1,5 +1,6 @@
 // `railwatch doctor`: the setup chain as an ordered report grouped by step, the first failing step named at the end.
 // Exit code 0 when every check passes (skips allowed), 1 with a warning, 2 with a failure.
+import { existsSync } from 'node:fs';
 import type { NodeSnapshot } from '../model.ts';
 import { STEPS } from '../checks/catalogue.ts';
 import { gatherProbes } from '../checks/probe.ts';
@@ -13,8 +14,27 @@ import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
 
-/** Doctor runs standalone: it does not ask the kubelet which VFs are allocated to pods. */
-export const DOCTOR_ALLOCATION: AllocationView = { error: 'kubelet not queried by railwatch doctor' };
+/** Allocation view when the kubelet socket is not there (a host outside Kubernetes, or not mounted). */
+export const DOCTOR_ALLOCATION: AllocationView = { error: 'socket-absent' };
+
+/**
+ * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
+ * its pod-resources socket exists; otherwise allocation stays unknown and such VFs are a warning.
+ */
+export async function doctorAllocation(socketPath: string): Promise<AllocationView> {
+  if (!existsSync(socketPath)) return DOCTOR_ALLOCATION;
+  const { createPodResourcesClient } = await import('../allocation/pod-resources.ts');
+  const client = createPodResourcesClient({ socketPath, timeoutMs: 3000 });
+  try {
+    const a = await client.fetch();
+    return { allocations: a.allocations, allocatable: a.allocatable };
+  } catch (err) {
+    const reason = (err as { reason?: unknown }).reason;
+    return { error: typeof reason === 'string' ? reason : 'protocol' };
+  } finally {
+    client.close();
+  }
+}
 
 export interface DoctorJson {
   results: CheckResult[];
@@ -80,7 +100,7 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level'], bools: ['json'] });
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level', 'pod-resources-socket'], bools: ['json'] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
@@ -88,7 +108,8 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
-  const report = runChecks({ snapshot, config, probes, allocation: DOCTOR_ALLOCATION });
+  const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
+  const report = runChecks({ snapshot, config, probes, allocation });
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');
   else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }));
   return exitCodeFor(report);
