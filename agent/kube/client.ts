@@ -189,11 +189,20 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
         const body = r.body === undefined ? undefined : JSON.stringify(r.body);
         const res = await new Promise<KubeResponse>((resolve, reject) => {
           const req = send(p, r.method, body, r.contentType, r.signal);
-          const timer = setTimeout(() => req.destroy(new KubeNetworkError(`timeout after ${timeoutMs} ms`)), timeoutMs);
-          req.on('error', (err) => {
+          let settled = false;
+          const timer = setTimeout(() => {
+            const err = new KubeNetworkError(`timeout after ${timeoutMs} ms`);
+            req.destroy(err);
+            fail(err);
+          }, timeoutMs);
+          // settles exactly once: a response cut mid-body (clean close, reset, timeout) must reject, never hang
+          function fail(err: Error): void {
             clearTimeout(timer);
+            if (settled) return;
+            settled = true;
             reject(err instanceof KubeNetworkError ? err : new KubeNetworkError(`${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`));
-          });
+          }
+          req.on('error', fail);
           req.on('response', (res) => {
             const chunks: Buffer[] = [];
             let size = 0;
@@ -202,9 +211,14 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
               if (size > maxBody) req.destroy(new KubeNetworkError(`response over ${maxBody} bytes`));
               else chunks.push(c);
             });
-            res.on('error', () => undefined);
+            res.on('error', fail);
+            res.on('close', () => {
+              if (!res.complete) fail(new KubeNetworkError('response cut before its end'));
+            });
             res.on('end', () => {
               clearTimeout(timer);
+              if (settled) return;
+              settled = true;
               const text = Buffer.concat(chunks).toString('utf8');
               let parsed: unknown = text;
               try {
@@ -259,6 +273,9 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
               const chunks: Buffer[] = [];
               res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
               res.on('error', fail);
+              res.on('close', () => {
+                if (!res.complete) fail(new KubeNetworkError('response cut before its end'));
+              });
               res.on('end', () => {
                 if (timer !== undefined) clearTimeout(timer);
                 settled = true;
@@ -295,6 +312,9 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
             });
             res.on('error', fail);
             res.on('aborted', () => fail(new KubeNetworkError('watch stream cut')));
+            res.on('close', () => {
+              if (!res.complete) fail(new KubeNetworkError('watch stream cut'));
+            });
             res.on('end', () => {
               if (timer !== undefined) clearTimeout(timer);
               if (settled) return;

@@ -56,3 +56,23 @@ test('the kube client authenticates with the service-account token against the A
   assert.equal(denied.status, 401);
   assert.deepEqual([...counters.entries()].sort(), [['get\t200', 1], ['get\t401', 1]]);
 });
+
+test('a response cut in the middle of its body rejects instead of hanging', async (t) => {
+  const { createServer } = await import('node:http');
+  const srv = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"a":');
+    setTimeout(() => res.socket?.end(), 20);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  t.after(() => srv.close());
+  const port = (srv.address() as { port: number }).port;
+  const counters = new Map<string, number>();
+  const client = createKubeClient({
+    counters,
+    requestTimeoutMs: 30_000,
+    loadConfig: async () => ({ getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} }),
+  });
+  await assert.rejects(client.request({ verb: 'get', method: 'GET', path: '/api/v1/nodes/x' }), /aborted|cut before its end/);
+  assert.deepEqual([...counters.entries()], [['get\terror', 1]]);
+});
