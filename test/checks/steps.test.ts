@@ -247,10 +247,17 @@ describe('step 4: RDMA core', () => {
         status: 'fail',
         finding: '1 of 2 RDMA-capable NICs have no RDMA device',
         remediation: 'modprobe mlx5_ib and persist it in /etc/modules-load.d; check dmesg for probe errors.',
-        details: [`ens2f0np0 (${pf}): driver mlx5_core, driver mlx5_core, no RDMA device`, 'module mlx5_ib is not loaded'],
+        details: [`ens2f0np0 (${pf}): driver mlx5_core, same driver as the rail NICs, no RDMA device`, 'module mlx5_ib is not loaded'],
       },
     );
     assert.equal(resultOf(report, 'rail-count').status, 'fail');
+  });
+
+  test('rdma-devices does not judge a front-end NIC of another driver (E810 next to ConnectX rails)', () => {
+    const { host, config } = goodHost();
+    host.addPf({ address: '0000:c1:00.0', hostBridge: 'pci0000:c0', upstream: ['0000:c0:01.0'], vendor: '0x8086', device: '0x159b', driver: 'ice', totalVfs: 64, netdev: { name: 'ens9f0' } });
+    const r = resultOf(check(host, config), 'rdma-devices');
+    assert.equal(r.status, 'pass', r.finding);
   });
 
   test('rdma-devices fails for a PF named in the rail map that has no RDMA device', () => {

@@ -31,14 +31,23 @@ export const VERBS_ABI: CheckDefinition = {
   fix: 'modprobe ib_uverbs (and rdma_ucm for RDMA CM) and persist them in /etc/modules-load.d; install rdma-core on the host.',
 };
 
-/** PFs that should have an RDMA device: rails, PFs named in the config's rail map, and PFs of RDMA-capable NIC drivers. */
+/**
+ * PFs that should have an RDMA device: rails and PFs named in the config's rail map; and PFs of an RDMA-capable
+ * NIC driver when that driver is the rails' own (a sibling of the rail NICs whose RDMA device failed to probe) or
+ * when there is no rail at all (the RDMA driver not loaded anywhere). A front-end NIC of another driver (an E810
+ * next to ConnectX rails) is not judged: it need not do RDMA.
+ */
 function rdmaCapablePfs(input: CheckInput): { pf: Pf; why: string }[] {
   const mapKeys = new Set(Object.keys(input.config.rails));
+  const railDrivers = new Set(input.snapshot.pfs.filter((p) => p.rail !== undefined && p.driver !== undefined).map((p) => p.driver));
+  const anyRail = input.snapshot.pfs.some((p) => p.rail !== undefined);
   const out: { pf: Pf; why: string }[] = [];
   for (const pf of input.snapshot.pfs) {
     if (pf.rail !== undefined) out.push({ pf, why: `rail ${pf.rail}` });
     else if (mapKeys.has(pf.pci) || pf.netdevs.some((n) => mapKeys.has(n))) out.push({ pf, why: 'named in the config rail map' });
-    else if (pf.driver !== undefined && RDMA_DRIVER_FOR[pf.driver] !== undefined) out.push({ pf, why: `driver ${pf.driver}` });
+    else if (pf.driver !== undefined && RDMA_DRIVER_FOR[pf.driver] !== undefined && (!anyRail || railDrivers.has(pf.driver))) {
+      out.push({ pf, why: anyRail ? `same driver as the rail NICs` : `RDMA-capable driver` });
+    }
   }
   return out;
 }
