@@ -3,6 +3,7 @@
 //
 // Every series railwatch exports carries `node`, `instance` and `job` once scraped (the scrape config adds `node`),
 // so joins between railwatch series match on those target labels plus the series' own keys.
+import { USERSPACE_VF_DRIVERS } from '../agent/topology/vf-drivers.ts';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -32,7 +33,7 @@ export const RAILWATCH_JOB = 'railwatch';
 const TARGET = 'node, instance, job';
 
 /** VF drivers that give no kernel netdev (userspace drivers): a free VF bound to one of them is not "missing". */
-export const USERSPACE_VF_DRIVERS = ['vfio-pci', 'uio_pci_generic', 'igb_uio'];
+export { USERSPACE_VF_DRIVERS };
 
 /** Thresholds of RailwatchRdmaErrorsRising, per second, averaged over ERROR_RATE_WINDOW. */
 export const ERROR_THRESHOLDS = {

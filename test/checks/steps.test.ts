@@ -384,12 +384,12 @@ describe('step 5: NIC driver and VFs', () => {
     );
     assert.deepEqual(
       { status: owned.status, finding: owned.finding, details: owned.details },
-      { status: 'pass', finding: '4 VFs: 3 netdevs in the host namespace, 1 allocated to pods, 0 on vfio-pci', details: [`allocated to pods: ${vf} -> ml/train-0`] },
+      { status: 'pass', finding: '4 VFs: 3 netdevs in the host namespace, 1 allocated to pods, 0 on user-space drivers', details: [`allocated to pods: ${vf} -> ml/train-0`] },
     );
 
     const lost = resultOf(check(host, config, { allocations: [] }), 'vf-netdevs-visible');
     assert.equal(lost.status, 'fail');
-    assert.equal(lost.finding, '1 VF netdevs missing from /sys/class/net and not allocated to any pod (4 VFs: 3 netdevs in the host namespace, 0 allocated to pods, 0 on vfio-pci)');
+    assert.equal(lost.finding, '1 VF netdevs missing from /sys/class/net and not allocated to any pod (4 VFs: 3 netdevs in the host namespace, 0 allocated to pods, 0 on user-space drivers)');
   });
 
   test('vf-netdevs-visible: vfio-pci VFs need no netdev', () => {
@@ -398,7 +398,19 @@ describe('step 5: NIC driver and VFs', () => {
     host.moveVfNetdevToPod(vf);
     host.bindDriver(vf, 'vfio-pci');
     const r = resultOf(check(host, config, { allocations: [] }), 'vf-netdevs-visible');
-    assert.deepEqual([r.status, r.finding], ['pass', '4 VFs: 3 netdevs in the host namespace, 0 allocated to pods, 1 on vfio-pci']);
+    assert.deepEqual([r.status, r.finding], ['pass', '4 VFs: 3 netdevs in the host namespace, 0 allocated to pods, 1 on user-space drivers']);
+  });
+
+  test('vf-netdevs-visible: DPDK VFs on igb_uio / uio_pci_generic need no netdev either', () => {
+    const { host, config } = goodHost();
+    const pf = pfOf(host, 0);
+    for (const [n, driver] of [[0, 'igb_uio'], [1, 'uio_pci_generic']] as const) {
+      const vf = host.vfAddress(pf, n);
+      host.moveVfNetdevToPod(vf);
+      host.bindDriver(vf, driver);
+    }
+    const r = resultOf(check(host, config, { allocations: [] }), 'vf-netdevs-visible');
+    assert.deepEqual([r.status, r.finding], ['pass', '4 VFs: 2 netdevs in the host namespace, 0 allocated to pods, 2 on user-space drivers']);
   });
 });
 

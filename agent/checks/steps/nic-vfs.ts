@@ -1,5 +1,6 @@
 // Step 5: NIC driver and VFs. Each rail PF bound to its driver, SR-IOV enabled with the desired number of VFs,
 // every VF PCI function present and bound, and VF netdevs in the host namespace unless allocated to pods.
+import { isUserspaceVfDriver } from '../../topology/vf-drivers.ts';
 import { desiredVfsFor } from '../../config/config.ts';
 import type { Pf, Vf } from '../../model.ts';
 import { vfOwners } from '../../topology/vf-owners.ts';
@@ -186,14 +187,17 @@ function vfNetdevsVisible(input: CheckInput, pfs: Judged[]): CheckResult {
   const r = resultsFor(STEP);
   const vfs = allVfs(pfs);
   if (vfs.length === 0) return r.skip(VF_NETDEVS_VISIBLE, 'no VF functions on any rail PF');
-  const vfio = vfs.filter(({ vf }) => vf.driver === 'vfio-pci').length;
+  const vfio = vfs.filter(({ vf }) => isUserspaceVfDriver(vf.driver)).length;
   const inHost = vfs.filter(({ vf }) => vf.netdev !== undefined).length;
-  // a VF with a kernel network driver should have a netdev; vfio-pci and unbound VFs have none by design
-  const missing = vfs.filter(({ vf }) => vf.netdev === undefined && vf.driver !== undefined && vf.driver !== 'vfio-pci');
+  // a VF with a kernel network driver should have a netdev; VFs on a user-space driver (vfio-pci, uio) and unbound
+  // VFs have none by design, nor do the VFs of a PF that itself has no netdev (an InfiniBand PF without ib_ipoib)
+  const missing = vfs.filter(
+    ({ j, vf }) => vf.netdev === undefined && vf.driver !== undefined && !isUserspaceVfDriver(vf.driver) && j.pf.netdev !== undefined,
+  );
   const allocations = input.allocation.allocations;
   if (allocations === undefined) {
     if (missing.length === 0) {
-      return r.pass(VF_NETDEVS_VISIBLE, `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${vfio} on vfio-pci`);
+      return r.pass(VF_NETDEVS_VISIBLE, `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${vfio} on user-space drivers`);
     }
     const why = input.allocation.error ?? 'kubelet not queried';
     return r.warn(
@@ -211,7 +215,7 @@ function vfNetdevsVisible(input: CheckInput, pfs: Judged[]): CheckResult {
   const owners = vfOwners(input.snapshot, allocations);
   const inPods = missing.filter(({ vf }) => owners.has(vf.pci));
   const lost = missing.filter(({ vf }) => !owners.has(vf.pci));
-  const summary = `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${inPods.length} allocated to pods, ${vfio} on vfio-pci`;
+  const summary = `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${inPods.length} allocated to pods, ${vfio} on user-space drivers`;
   if (lost.length > 0) {
     return r.fail(VF_NETDEVS_VISIBLE, `${lost.length} VF netdevs missing from /sys/class/net and not allocated to any pod (${summary})`, {
       details: lost.map(({ j, vf }) => `${vf.pci} (vf${vf.index} of ${j.name}, driver ${vf.driver}): no netdev, no owner`),
