@@ -165,7 +165,7 @@ export function snapshotGauges(
   const expected = fam('railwatch_expected_rails', 'Rails expected on the node: the config expectedRails, else the GPU count.', []);
   const degraded = fam(
     'railwatch_pcie_link_degraded',
-    '1 when the PCIe link of the function runs below its maximum speed or width, else 0. role is pf or gpu.',
+    '1 when the PCIe link of the function runs below its maximum width or (PFs) speed, else 0; GPUs lower their speed when idle, so only their width counts. role is pf or gpu.',
     ['pci', 'role'],
   );
   const scanDuration = fam('railwatch_scan_duration_seconds', 'Duration of the latest host scan in seconds.', []);

@@ -1,6 +1,7 @@
 // GPU scanner: display/3D-controller PCI functions of any vendor, with their PCIe position.
 import type { Gpu, PciFunction } from '../model.ts';
 import { comparePciAddress, gpuVendorName, isGpuClass } from '../parse/values.ts';
+import { isDegraded } from './pci.ts';
 
 export function scanGpus(pci: readonly PciFunction[]): Gpu[] {
   const out: Gpu[] = [];
@@ -9,7 +10,7 @@ export function scanGpus(pci: readonly PciFunction[]): Gpu[] {
     const vendorName = gpuVendorName(fn.vendor);
     // A VGA controller of a non-GPU vendor (BMC graphics such as ASPEED 0x1a03, Matrox 0x102b) is not a GPU.
     if (vendorName === 'other') continue;
-    const gpu: Gpu = { pci: fn.address, vendorName, upstream: fn.upstream, link: fn.link };
+    const gpu: Gpu = { pci: fn.address, vendorName, upstream: fn.upstream, link: { ...fn.link, degraded: isDegraded(fn.link, 'gpu') } };
     if (fn.vendor !== undefined) gpu.vendor = fn.vendor;
     if (fn.device !== undefined) gpu.device = fn.device;
     if (fn.class !== undefined) gpu.class = fn.class;

@@ -90,15 +90,15 @@ export function readPcieLink(r: Reader, base: string): PcieLink {
   return link;
 }
 
-/** Degraded: a known current speed or width below its known maximum (width 0 = link down, also degraded). */
-export function isDegraded(link: PcieLink): boolean {
-  if (link.currentSpeedGTs !== undefined && link.maxSpeedGTs !== undefined && link.currentSpeedGTs < link.maxSpeedGTs) {
-    return true;
-  }
-  if (link.currentWidth !== undefined && link.maxWidth !== undefined && link.maxWidth > 0 && link.currentWidth < link.maxWidth) {
-    return true;
-  }
-  return false;
+/**
+ * Degraded: a known, non-zero current width below its known maximum, or (not for GPUs) a known current speed below
+ * its maximum. GPUs lower their link speed when idle (power management), so only their width counts; a width of 0
+ * is a link that is down or unreadable, not judged here.
+ */
+export function isDegraded(link: PcieLink, role: 'pf' | 'gpu' = 'pf'): boolean {
+  const below = (cur: number | undefined, max: number | undefined) => cur !== undefined && max !== undefined && cur > 0 && cur < max;
+  if (below(link.currentWidth, link.maxWidth)) return true;
+  return role !== 'gpu' && below(link.currentSpeedGTs, link.maxSpeedGTs);
 }
 
 export function scanPci(ctx: ScanContext): PciFunction[] {

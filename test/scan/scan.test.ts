@@ -280,3 +280,19 @@ test('a counter directory with thousands of files is capped, with one counted sk
   assert.equal(Object.keys(hw).length, 512);
   assert.deepEqual(s.issues.map((i) => [i.path, i.code]), [['class/infiniband/mlx5_0/ports/1/hw_counters', 'E2BIG']]);
 });
+
+test('PCIe degradation: an idle GPU at low speed is not degraded, a narrower link is; a PF at low speed is', (t) => {
+  const host = buildDgxHost({ rails: 2, vfsPerPf: 0 });
+  t.after(() => host.cleanup());
+  const gpu0 = host.devPath('0000:15:00.0');
+  const gpu1 = host.devPath('0000:1d:00.0');
+  host.replace(`${gpu0}/current_link_speed`, '2.5 GT/s PCIe');
+  host.replace(`${gpu1}/current_link_width`, '8');
+  host.replace(`${host.devPath('0000:16:00.0')}/current_link_speed`, '16.0 GT/s PCIe');
+  const s = scan(host);
+  assert.deepEqual(s.gpus.map((g) => [g.pci, g.link.degraded]), [['0000:15:00.0', false], ['0000:1d:00.0', true]]);
+  assert.deepEqual(s.pci.filter((f) => f.address === '0000:16:00.0' || f.address === '0000:1e:00.0').map((f) => [f.address, f.link.degraded]), [
+    ['0000:16:00.0', true],
+    ['0000:1e:00.0', false],
+  ]);
+});

@@ -1,5 +1,6 @@
 // Step 6: links. Every rail's RDMA port ACTIVE/LinkUp at the expected rate, MTU and firmware equal across rails,
 // PCIe links of rail NICs and GPUs at their maximum speed and width.
+import { isDegraded } from '../../scan/pci.ts';
 import type { PcieLink, Pf, RdmaDevice, RdmaPort } from '../../model.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
@@ -169,10 +170,6 @@ function linkText(l: PcieLink): string {
   return `${l.currentSpeedGTs ?? '?'} GT/s x${l.currentWidth ?? '?'} (max ${l.maxSpeedGTs ?? '?'} GT/s x${l.maxWidth ?? '?'})`;
 }
 
-function below(cur: number | undefined, max: number | undefined): boolean {
-  return cur !== undefined && max !== undefined && cur > 0 && cur < max;
-}
-
 function pcieLink(input: CheckInput): CheckResult {
   const r = resultsFor(STEP);
   const s = input.snapshot;
@@ -184,7 +181,7 @@ function pcieLink(input: CheckInput): CheckResult {
   for (const g of s.gpus) items.push({ what: `GPU ${g.pci}`, link: g.link, gpu: true });
   const known = items.filter((i) => i.link.currentWidth !== undefined && i.link.maxWidth !== undefined);
   if (known.length === 0) return r.skip(PCIE_LINK, items.length === 0 ? 'no rails and no GPUs' : 'no PCIe link attributes readable');
-  const degraded = known.filter((i) => below(i.link.currentWidth, i.link.maxWidth) || (!i.gpu && below(i.link.currentSpeedGTs, i.link.maxSpeedGTs)));
+  const degraded = known.filter((i) => isDegraded(i.link, i.gpu ? 'gpu' : 'pf'));
   if (degraded.length > 0) {
     return r.warn(PCIE_LINK, `${degraded.length} of ${plural(known.length, 'PCIe link')} below maximum speed or width`, {
       details: degraded.map((i) => `${i.what}: ${linkText(i.link)}`),
