@@ -15,7 +15,7 @@ import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/rec
 import { createLogger, type Logger } from '../log.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
-import { scanNode } from '../scan/registry.ts';
+import { scanNode, type ScanOptions } from '../scan/registry.ts';
 import { rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { bump, createAgentState, type AgentState } from '../state.ts';
@@ -42,6 +42,8 @@ export interface ServeOptions {
   noKube: boolean;
   /** Start the rtnetlink and uevent monitors (default true). */
   monitors: boolean;
+  /** The scanner registry (default: all of them); tests swap one in. */
+  scanners?: ScanOptions['scanners'];
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
@@ -124,22 +126,37 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   }
 
   async function scanOnce(trigger: string): Promise<void> {
-    const scanOpts = { sysfsRoot: opts.sysfsRoot, procfsRoot: opts.procfsRoot, config, ...(identity ? { identity } : {}) };
+    const scanOpts: ScanOptions = {
+      sysfsRoot: opts.sysfsRoot,
+      procfsRoot: opts.procfsRoot,
+      config,
+      ...(identity ? { identity } : {}),
+      ...(opts.scanners ? { scanners: opts.scanners } : {}),
+    };
     const forceFull = trigger !== 'interval' || scansSinceFull >= FULL_SCAN_EVERY || state.snapshot === undefined;
     const res = forceFull ? { snapshot: scanNode(scanOpts), mode: 'full' as const } : rescanNode(state.snapshot, scanOpts);
     scansSinceFull = res.mode === 'full' ? 0 : scansSinceFull + 1;
     const snapshot = res.snapshot;
     recordIssues(snapshot);
-    await refreshAllocation();
-    const probes = gatherProbes({ snapshot, config, sys });
-    const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
-    state.snapshot = snapshot;
-    state.checks = checks;
-    state.config = config;
-    bump(state.scansTotal, trigger);
-    const obs = observation(snapshot, checks, state.allocation);
-    sync.update(kubeDesired(prevObs, obs, config, log));
-    prevObs = obs;
+    if (snapshot.failedScanners.length > 0) {
+      // A scanner threw: its part of this snapshot is empty, not zero. Keep serving the last complete snapshot
+      // (railwatch_last_scan_timestamp_seconds shows its age, railwatch_scan_errors_total{scanner} the failure)
+      // and write nothing to the Node from a partial picture; before any complete scan /readyz stays 503.
+      log.error('scanners failed; keeping the last complete snapshot', { scanners: snapshot.failedScanners, kept: state.snapshot !== undefined });
+      scansSinceFull = FULL_SCAN_EVERY;
+      bump(state.scansTotal, 'failed');
+    } else {
+      await refreshAllocation();
+      const probes = gatherProbes({ snapshot, config, sys });
+      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
+      state.snapshot = snapshot;
+      state.checks = checks;
+      state.config = config;
+      bump(state.scansTotal, trigger);
+      const obs = observation(snapshot, checks, state.allocation);
+      sync.update(kubeDesired(prevObs, obs, config, log));
+      prevObs = obs;
+    }
     const w = waiters;
     waiters = [];
     for (const resolve of w) resolve();

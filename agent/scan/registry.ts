@@ -18,6 +18,8 @@ export interface ScanOptions {
   config: Pick<Config, 'rails'>;
   identity?: HostIdentity;
   now?: () => number;
+  /** The scanner registry (default SCANNERS); tests swap one in to make it fail. */
+  scanners?: readonly Scanner[];
 }
 
 interface Parts {
@@ -61,7 +63,7 @@ export function scanNode(opts: ScanOptions): NodeSnapshot {
   const ctx: ScanContext = { sys: new HostFs(opts.sysfsRoot), proc: new HostFs(opts.procfsRoot), issues };
   const parts: Parts = { pci: [], pfs: [], netdevs: [], rdmaDevices: [], gpus: [], host: emptyHost() };
   const failedScanners: string[] = [];
-  for (const scanner of SCANNERS) {
+  for (const scanner of opts.scanners ?? SCANNERS) {
     try {
       scanner.run(ctx, parts);
     } catch (err) {
