@@ -41,8 +41,11 @@ export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeou
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
     timer.unref();
   });
+  // the lookup fills its own object, copied only when it wins the race: a late answer never touches `id`
+  const found: HostIdentity = {};
   const work = (async () => {
     const [system, bios, cpu] = await Promise.all([si.system(), si.bios(), si.cpu()]);
+    const id = found;
     // In a container systeminformation reports the model as "Docker Container" and no vendor: that describes
     // the container, so it is dropped and the DMI fallback below (read from the host sysfs root) is used.
     const containerised = /docker|container|lxc|kubepods/i.test(system.model ?? '') || system.virtualHost === 'Docker';
@@ -62,8 +65,10 @@ export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeou
   try {
     const res = await Promise.race([work, timeout]);
     if (res === 'timeout') log.warn('host identity lookup timed out', { timeoutMs });
+    else Object.assign(id, found);
   } catch (err) {
     log.warn('host identity lookup failed', { err });
+    work.catch(() => undefined);
   } finally {
     if (timer) clearTimeout(timer);
   }

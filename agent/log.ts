@@ -18,7 +18,7 @@ export interface LoggerOptions {
 }
 
 export function isLogLevel(value: string): value is LogLevel {
-  return value in LEVEL_ORDER;
+  return Object.hasOwn(LEVEL_ORDER, value);
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -16,6 +16,9 @@ Usage:
   railwatch doctor    [--json] [--sysfs DIR] [--procfs DIR] [--config FILE] [--pod-resources-socket PATH]
   railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
                       [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
+                      [--no-monitors]
+  every command: [--log-level debug|info|warn|error] (serve also reads RAILWATCH_LOG_LEVEL)
+  serve reads /etc/railwatch/config.yaml when it exists and no --config is given
   railwatch version
 `;
 
@@ -89,7 +92,8 @@ if (isEntry) {
     (code) => {
       process.exitCode = code;
       // serve leaves nothing running after a clean stop; a forced stop must not hang on a stuck handle
-      if (code !== 0 || process.argv[2] === 'serve' || process.argv[2] === undefined) setTimeout(() => process.exit(code), 100).unref();
+      const cmd = process.argv[2];
+      if (code !== 0 || cmd === undefined || cmd === 'serve' || cmd.startsWith('--')) setTimeout(() => process.exit(code), 100).unref();
     },
     (err: unknown) => {
       process.stderr.write(`railwatch: fatal: ${(err as Error).stack ?? String(err)}\n`);

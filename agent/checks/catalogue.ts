@@ -36,6 +36,3 @@ export const CATALOGUE: readonly CatalogueEntry[] = STEPS.flatMap((s) =>
   s.checks.map((c) => ({ ...c, step: s.step, stepLabel: stepLabel(s), stepTitle: s.title })),
 );
 
-export function catalogueEntry(id: string): CatalogueEntry | undefined {
-  return CATALOGUE.find((c) => c.id === id);
-}

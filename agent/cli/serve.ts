@@ -8,7 +8,7 @@ import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
 import { gatherHostIdentity } from '../host-identity.ts';
-import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
@@ -179,9 +179,18 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   }
 
   function applyConfig(next: Config, source: string): void {
-    if (next.labelPrefix !== config.labelPrefix || next.scanIntervalSeconds !== config.scanIntervalSeconds) {
-      log.warn('labelPrefix and scanIntervalSeconds changes take effect at the next restart', { source });
-    }
+    const restartOnly = (
+      [
+        ['labelPrefix', next.labelPrefix !== config.labelPrefix],
+        ['scanIntervalSeconds', next.scanIntervalSeconds !== config.scanIntervalSeconds],
+        ['kubelet.podResourcesSocket', next.kubelet.podResourcesSocket !== config.kubelet.podResourcesSocket],
+        ['kubelet.devicePluginsDir', next.kubelet.devicePluginsDir !== config.kubelet.devicePluginsDir],
+        ['cni.confDir', next.cni.confDir !== config.cni.confDir],
+      ] as const
+    )
+      .filter(([, changed]) => changed)
+      .map(([field]) => field);
+    if (restartOnly.length > 0) log.warn('these settings take effect at the next restart', { source, fields: restartOnly });
     config = next;
     log.info('config reloaded', { source });
     loop.trigger('config');
@@ -251,6 +260,12 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? process.env['RAILWATCH_LOG_LEVEL']) });
   const configFile = args.values['config'] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   const config = loadConfig(configFile);
+  const listen = args.values['listen'] ?? DEFAULT_LISTEN;
+  try {
+    parseListen(listen);
+  } catch (err) {
+    throw new UsageError(`--listen: ${(err as Error).message}`);
+  }
   let intervalS = config.scanIntervalSeconds;
   if (args.values['interval'] !== undefined) {
     intervalS = Number(args.values['interval']);
@@ -261,7 +276,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     procfsRoot: args.values['procfs'] ?? '/proc',
     ...(configFile !== undefined ? { configFile } : {}),
     config,
-    listen: args.values['listen'] ?? ':9839',
+    listen,
     podResourcesSocket: args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket,
     intervalMs: intervalS * 1000,
     ...(args.values['node-name'] !== undefined ? { nodeName: args.values['node-name'] } : {}),

@@ -411,8 +411,6 @@ function sameKey(a: CacheKey, b: CacheKey): boolean {
   return a.snapshot === b.snapshot && a.allocation === b.allocation && a.checks === b.checks && a.config === b.config;
 }
 
-/** prom-client default metrics that are gauges with a `_total` suffix. */
-
 /** A long-lived registry whose collect() functions read the state being rendered. */
 function createLiveRegistry(current: () => AgentState | undefined, defaultMetrics: boolean): Registry {
   const registry = new Registry();

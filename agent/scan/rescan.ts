@@ -66,7 +66,6 @@ export function rescanNode(prev: NodeSnapshot | undefined, opts: ScanOptions): R
   }));
   const hostr = new Reader(ctx, 'host');
   const host: HostFacts = { ...prev.host, hugepages: scanHugepages(hostr), modules: scanModules(hostr) };
-  // PF link layer follows its first RDMA port
   const snapshot: NodeSnapshot = {
     ...prev,
     takenAtMs,

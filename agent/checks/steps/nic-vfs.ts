@@ -49,7 +49,7 @@ export const VF_FUNCTIONS_PRESENT: CheckDefinition = {
 export const VF_DRIVERS_BOUND: CheckDefinition = {
   id: 'vf-drivers-bound',
   title: 'Every VF bound to a driver',
-  reads: ['/sys/bus/pci/devices/<vf>/driver', '/sys/bus/pci/devices/<pf>/sriov_drivers_autoprobe'],
+  reads: ['/sys/bus/pci/devices/<vf>/driver'],
   why: 'An unbound VF has neither a netdev nor a vfio device node, so neither the netdevice nor the vfio flavour of the device plugin can hand it out.',
   fix: 'Bind the VF: echo <vf> > /sys/bus/pci/drivers_probe (or drivers/<driver>/bind for vfio-pci); keep sriov_drivers_autoprobe at 1 or let the SR-IOV operator bind them.',
 };
