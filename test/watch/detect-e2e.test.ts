@@ -27,7 +27,7 @@ const CONDITION = {
   reason: 'VfNetdevsVisible',
   message:
     'VF netdevs visible unless allocated to pods: 1 VF netdevs missing from /sys/class/net and not allocated to any pod ' +
-    '(128 VFs: 127 netdevs in the host namespace, 0 allocated to pods, 0 on vfio-pci)',
+    '(128 VFs: 127 netdevs in the host namespace, 0 allocated to pods, 0 on user-space drivers)',
 };
 
 const EVENT = {
