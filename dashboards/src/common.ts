@@ -2,6 +2,10 @@
 
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DashboardLinkBuilder,
+  DashboardLinkType,
   DatasourceVariableBuilder,
   MappingType,
   QueryVariableBuilder,
@@ -165,4 +169,40 @@ export function organize(order: readonly string[], rename: Record<string, string
 
 export function dashboardJson(dashboard: Dashboard): string {
   return JSON.stringify(dashboard, null, 2) + '\n';
+}
+
+export interface DashboardSpec {
+  title: string;
+  uid: string;
+  description: string;
+  /** Default time range start, e.g. now-6h. */
+  from: string;
+  /** Whether the node variable takes several nodes (fleet) or one (node detail). */
+  multiNode: boolean;
+  /** A link to the other railwatch dashboard. */
+  link: { title: string; includeVars: boolean };
+}
+
+/** A railwatch dashboard: the shared header (tags, refresh, variables, cross-link) and the laid-out panels. */
+export function railwatchDashboard(spec: DashboardSpec, panels: readonly Placed[]): Dashboard {
+  const builder = new DashboardBuilder(spec.title)
+    .uid(spec.uid)
+    .description(spec.description)
+    .tags(['railwatch', 'rdma', 'sriov'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('30s')
+    .time({ from: spec.from, to: 'now' })
+    .withVariable(datasourceVariable())
+    .withVariable(nodeVariable(spec.multiNode))
+    .withVariable(railVariable())
+    .link(
+      new DashboardLinkBuilder(spec.link.title)
+        .type(DashboardLinkType.Dashboards)
+        .tags(['railwatch'])
+        .includeVars(spec.link.includeVars)
+        .keepTime(true),
+    );
+  for (const panel of layout(panels)) builder.withPanel(panel);
+  return builder.build();
 }

@@ -1,12 +1,6 @@
 // railwatch fleet overview: every node's rails, setup state, VF capacity and the worst ports.
 
 import { TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/common';
-import {
-  DashboardBuilder,
-  DashboardCursorSync,
-  DashboardLinkBuilder,
-  DashboardLinkType,
-} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
@@ -16,15 +10,12 @@ import {
   RAIL,
   TARGET,
   PORT_ERROR_COUNTERS,
-  datasourceVariable,
-  layout,
-  nodeVariable,
   oneOf,
   organize,
   queries,
-  railVariable,
   thresholds,
   valueText,
+  railwatchDashboard,
 } from './common.ts';
 import type { Placed } from './common.ts';
 
@@ -197,24 +188,15 @@ export function buildFleetDashboard(): Dashboard {
     },
   ];
 
-  const builder = new DashboardBuilder('railwatch / Fleet')
-    .uid(FLEET_UID)
-    .description('SR-IOV and RDMA rails of every GPU node, from railwatch.')
-    .tags(['railwatch', 'rdma', 'sriov'])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-6h', to: 'now' })
-    .withVariable(datasourceVariable())
-    .withVariable(nodeVariable(true))
-    .withVariable(railVariable())
-    .link(
-      new DashboardLinkBuilder('Node detail')
-        .type(DashboardLinkType.Dashboards)
-        .tags(['railwatch'])
-        .includeVars(true)
-        .keepTime(true),
-    );
-  for (const panel of layout(panels)) builder.withPanel(panel);
-  return builder.build();
+  return railwatchDashboard(
+    {
+      title: 'railwatch / Fleet',
+      uid: FLEET_UID,
+      description: 'SR-IOV and RDMA rails of every GPU node, from railwatch.',
+      from: 'now-6h',
+      multiNode: true,
+      link: { title: 'Node detail', includeVars: true },
+    },
+    panels,
+  );
 }

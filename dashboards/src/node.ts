@@ -1,11 +1,5 @@
 // railwatch node detail: one node's rails: throughput, errors, congestion, port states, VFs and the setup chain.
 
-import {
-  DashboardBuilder,
-  DashboardCursorSync,
-  DashboardLinkBuilder,
-  DashboardLinkType,
-} from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
@@ -17,16 +11,13 @@ import {
   PORT_ERROR_COUNTERS,
   RAIL,
   TRANSPORT_ERROR_COUNTERS,
-  datasourceVariable,
-  layout,
-  nodeVariable,
   oneOf,
   organize,
   queries,
-  railVariable,
   thresholds,
   valueText,
   withRail,
+  railwatchDashboard,
 } from './common.ts';
 import type { Placed, QuerySpec } from './common.ts';
 
@@ -232,24 +223,15 @@ export function buildNodeDashboard(): Dashboard {
     ]),
   ];
 
-  const builder = new DashboardBuilder('railwatch / Node')
-    .uid(NODE_UID)
-    .description("One GPU node's SR-IOV and RDMA rails, from railwatch.")
-    .tags(['railwatch', 'rdma', 'sriov'])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-3h', to: 'now' })
-    .withVariable(datasourceVariable())
-    .withVariable(nodeVariable(false))
-    .withVariable(railVariable())
-    .link(
-      new DashboardLinkBuilder('Fleet')
-        .type(DashboardLinkType.Dashboards)
-        .tags(['railwatch'])
-        .includeVars(false)
-        .keepTime(true),
-    );
-  for (const panel of layout(panels)) builder.withPanel(panel);
-  return builder.build();
+  return railwatchDashboard(
+    {
+      title: 'railwatch / Node',
+      uid: NODE_UID,
+      description: "One GPU node's SR-IOV and RDMA rails, from railwatch.",
+      from: 'now-3h',
+      multiNode: false,
+      link: { title: 'Fleet', includeVars: false },
+    },
+    panels,
+  );
 }
