@@ -26,6 +26,9 @@
 //   interval only       monitors off (`--no-monitors`), 2 s interval, each move at a random phase of the interval;
 //                       target <= interval + 1 s
 // Everything runs in one process: the poller's scrapes share the event loop with the agent they measure.
+import { createVethNetns, ip, kernelSkipReason, quietly, vethNetnsNames, type VethNetns } from '../test/helpers/netns.ts';
+
+export { kernelSkipReason };
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,70 +104,6 @@ const POLL_MS = 10;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function quietly(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // already gone
-  }
-}
-
-/** Why the real-kernel part cannot run here, or undefined when it can. */
-export function kernelSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root (creating a veth pair and a network namespace needs CAP_NET_ADMIN)';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-  } catch {
-    return '`ip netns` unavailable (iproute2 missing or no network namespace support)';
-  }
-  return undefined;
-}
-
-/** A veth pair `<prefix>a`/`<prefix>b` and a namespace `<prefix>ns`; the peer `b` is the one that moves. */
-export interface VethNetns {
-  a: string;
-  b: string;
-  ns: string;
-  /** Moves the peer into the namespace: the rtnetlink RTM_DELLINK (new-netns) a VF moved into a pod gives. */
-  moveOut(): void;
-  /** Brings the peer back into this process's namespace. */
-  moveBack(): void;
-  cleanup(): void;
-}
-
-export function vethNetnsNames(prefix: string): { a: string; b: string; ns: string } {
-  return { a: `${prefix}a`, b: `${prefix}b`, ns: `${prefix}ns` };
-}
-
-export function createVethNetns(prefix: string): VethNetns {
-  if (prefix.length > 10) throw new Error(`veth prefix ${prefix} is longer than 10 characters`);
-  const { a, b, ns } = vethNetnsNames(prefix);
-  const cleanup = (): void => {
-    quietly(() => ip('link', 'del', a));
-    quietly(() => ip('netns', 'del', ns));
-  };
-  cleanup();
-  try {
-    ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
-    ip('netns', 'add', ns);
-  } catch (err) {
-    cleanup();
-    throw err;
-  }
-  return {
-    a,
-    b,
-    ns,
-    moveOut: () => void ip('link', 'set', b, 'netns', ns),
-    moveBack: () => void ip('-n', ns, 'link', 'set', b, 'netns', String(process.pid)),
-    cleanup,
-  };
 }
 
 /**

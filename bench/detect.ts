@@ -12,6 +12,7 @@
 //     Twice: a full scan on every interval (the upper bound), and the agent's policy (`railwatch serve`): the
 //     cheap rescan on interval scans, a full scan every FULL_SCAN_EVERY intervals or on a structural change.
 // (a) and (b) need root and `ip netns`; they are skipped with a message otherwise.
+import { createVethNetns, ip, kernelSkipReason } from '../test/helpers/netns.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,28 +38,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function quietly(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // already gone
-  }
-}
-
-function kernelSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-  } catch {
-    return '`ip netns` unavailable';
-  }
-  return undefined;
-}
-
 interface Summary {
   runs: number;
   minMs: number;
@@ -77,17 +56,7 @@ function summarize(xs: number[]): Summary {
  * no longer lists it. `phaseMs` gives a random wait before each move (to sample the interval's phase).
  */
 async function measureMoves(opts: { useNetlink: boolean; intervalMs: number; runs: number; randomPhase: boolean }): Promise<number[]> {
-  const prefix = `rwb${process.pid}`;
-  const a = `${prefix}a`;
-  const b = `${prefix}b`;
-  const ns = `${prefix}ns`;
-  const cleanup = (): void => {
-    quietly(() => ip('link', 'del', a));
-    quietly(() => ip('netns', 'del', ns));
-  };
-  cleanup();
-  ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
-  ip('netns', 'add', ns);
+  const { a, b, ns, cleanup } = createVethNetns(`rwb${process.pid}`);
   let waiting: ((at: number) => void) | undefined;
   let sawA = false;
   const loop: RescanLoop = createRescanLoop({

@@ -1,3 +1,4 @@
+import { createVethNetns, ip, kernelSkipReason, quietly } from '../helpers/netns.ts';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
@@ -191,16 +192,6 @@ describe('monitor process supervision', () => {
 // On the real kernel: a veth pair whose peer moves into a new network namespace stands in for a VF netdev moved
 // into a pod.
 
-function kernelSkipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root to create veth pairs and network namespaces';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-  } catch {
-    return '`ip netns` is not available';
-  }
-  return false;
-}
-
 function hasUdevadm(): boolean {
   try {
     execFileSync('udevadm', ['--version'], { stdio: 'ignore' });
@@ -210,42 +201,15 @@ function hasUdevadm(): boolean {
   }
 }
 
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function quietly(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // cleanup of something already gone
-  }
-}
-
-/** A veth pair `<prefix>a`/`<prefix>b` and a network namespace `<prefix>ns`, removed by cleanup(). */
-function vethAndNetns(prefix: string): { a: string; b: string; ns: string; cleanup: () => void } {
-  const a = `${prefix}a`;
-  const b = `${prefix}b`;
-  const ns = `${prefix}ns`;
-  const cleanup = (): void => {
-    quietly(() => ip('link', 'del', a));
-    quietly(() => ip('netns', 'del', ns));
-  };
-  cleanup();
-  ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
-  ip('netns', 'add', ns);
-  return { a, b, ns, cleanup };
-}
-
 function hostNetdevs(): string[] {
   return scanNode({ sysfsRoot: '/sys', procfsRoot: '/proc', config: { rails: {} } }).netdevs.map((n) => n.name);
 }
 
-const skip = kernelSkipReason();
+const skip = kernelSkipReason() ?? false;
 
 describe('on the real kernel', { skip }, () => {
   test('the netlink monitor sees a veth peer leave for another namespace, and the sysfs scan agrees', async () => {
-    const pair = vethAndNetns(`rwt${process.pid}`);
+    const pair = createVethNetns(`rwt${process.pid}`);
     const events: LinkEvent[] = [];
     const m = startLinkMonitor({ onEvent: (e) => events.push(e), log: silentLogger });
     try {
@@ -281,7 +245,7 @@ describe('on the real kernel', { skip }, () => {
   });
 
   test('kernel uevents report the move as a net remove', { skip: hasUdevadm() ? false : 'udevadm is not installed (package udev)' }, async () => {
-    const pair = vethAndNetns(`rwu${process.pid}`);
+    const pair = createVethNetns(`rwu${process.pid}`);
     const events: Uevent[] = [];
     const m = startUeventMonitor({ onEvent: (e) => events.push(e), log: silentLogger });
     const probeA = `rwp${process.pid}a`;
