@@ -71,6 +71,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let lastAllocationError: string | undefined;
   let prevObs: ReturnType<typeof observation> | undefined;
   let scansSinceFull = 0;
+  let probes: ReturnType<typeof gatherProbes> | undefined;
   let waiters: (() => void)[] = [];
 
   // The gRPC client (and @grpc/grpc-js, ~14 MiB resident) is loaded only once the kubelet socket exists.
@@ -147,7 +148,9 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       bump(state.scansTotal, 'failed');
     } else {
       await refreshAllocation();
-      const probes = gatherProbes({ snapshot, config, sys });
+      // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
+      // every trigger (including the directory watchers) and every sixth interval causes
+      if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
       const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
       state.snapshot = snapshot;
       state.checks = checks;
