@@ -312,17 +312,3 @@ export function toAllocatableResources(
     .sort(([a], [b]) => compareText(a, b))
     .map(([resourceName, ids]) => ({ resourceName, deviceIds: [...ids].sort(compareText) }));
 }
-
-const pciAddressPattern = /^(?:([0-9a-f]{4,8}):)?([0-9a-f]{2}):([01][0-9a-f])\.([0-7])$/i;
-
-/**
- * Canonical sysfs form (dddd:bb:dd.f, lower case) of a device id that is a PCI address, as the
- * SR-IOV network device plugin reports VFs; "3b:00.2" gets domain 0000. Undefined for other ids
- * (RDMA shared device plugin ids, auxiliary devices, names).
- */
-export function normalizePciAddress(id: string): string | undefined {
-  const match = pciAddressPattern.exec(id);
-  if (match === null) return undefined;
-  const [, domain, bus, device, fn] = match;
-  return `${domain ?? '0000'}:${bus}:${device}.${fn}`.toLowerCase();
-}

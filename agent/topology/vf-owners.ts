@@ -18,9 +18,12 @@ export interface VfOwner {
   namespace: string;
 }
 
-/** Normalises a device id that is a PCI address (`0000:3b:00.2` or `3b:00.2`) to the full lower-case form. */
+/**
+ * Normalises a device id that is a PCI address (`0000:3b:00.2` or `3b:00.2`, as the SR-IOV device plugin reports VFs)
+ * to the full lower-case form; any other id (`hca_shared_1`, `mlx5_core.sf.4`, an id with spaces) is undefined.
+ */
 export function pciFromDeviceId(id: string): string | undefined {
-  const t = id.trim().toLowerCase();
+  const t = id.toLowerCase();
   if (/^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(t)) return t;
   if (/^[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(t)) return '0000:' + t;
   return undefined;

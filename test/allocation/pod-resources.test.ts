@@ -7,12 +7,12 @@ import type { TestContext } from 'node:test';
 import { logVerbosity, setLogVerbosity, status } from '@grpc/grpc-js';
 import {
   createPodResourcesClient,
-  normalizePciAddress,
   PodResourcesError,
   toAllocatableResources,
   toDeviceAllocations,
 } from '../../agent/allocation/pod-resources.ts';
 import type { AllocationState, PodResourcesClient, PodResourcesFailure } from '../../agent/allocation/pod-resources.ts';
+import { pciFromDeviceId } from '../../agent/topology/vf-owners.ts';
 import { memoryLogger } from '../../agent/log.ts';
 import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
 import type { PodResourcesServerData, PodResourcesServerOptions, PodResourcesTestServer } from '../helpers/pod-resources-server.ts';
@@ -355,7 +355,7 @@ describe('message mapping', () => {
   });
 });
 
-describe('normalizePciAddress', () => {
+describe('pciFromDeviceId (device ids from the kubelet)', () => {
   const cases: [string, string | undefined][] = [
     ['0000:3b:00.2', '0000:3b:00.2'],
     ['3b:00.2', '0000:3b:00.2'],
@@ -377,7 +377,7 @@ describe('normalizePciAddress', () => {
   ];
   for (const [input, expected] of cases) {
     test(`${JSON.stringify(input)} -> ${String(expected)}`, () => {
-      assert.equal(normalizePciAddress(input), expected);
+      assert.equal(pciFromDeviceId(input), expected);
     });
   }
 });
