@@ -36,11 +36,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startAgent, type RunningAgent } from '../agent/cli/serve.ts';
 import { defaultConfig, type Config } from '../agent/config/config.ts';
-import { kubeConfigForServer } from '../agent/kube/client.ts';
 import { silentLogger, type Logger } from '../agent/log.ts';
-import { startFakeApiServer, type FakeApiServer, type RecordedRequest } from '../test/helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer, type FakeApiServer, type RecordedRequest } from '../test/helpers/fake-apiserver.ts';
 import { buildDgxHost, type FixtureHost } from '../test/helpers/fixture-host.ts';
 import { startPodResourcesServer, type PodResourcesTestServer } from '../test/helpers/pod-resources-server.ts';
+import { testAgentOptions } from '../test/helpers/agent.ts';
 
 export type DetectMode = 'netlink' | 'interval';
 
@@ -246,20 +246,18 @@ export async function measureEndToEnd(opts: E2eOptions): Promise<E2eResult> {
       pathWithout('udevadm', bin);
       process.env['PATH'] = bin;
     }
-    const starting = startAgent({
-      sysfsRoot: host.sys,
-      procfsRoot: host.proc,
-      config,
-      listen: '127.0.0.1:0',
-      podResourcesSocket: podResources.socketPath,
-      intervalMs: opts.intervalMs,
-      nodeName: NODE_NAME,
-      noKube: false,
-      monitors: opts.mode === 'netlink',
-      log,
-      env: {},
-      kube: { loadConfig: () => kubeConfigForServer(apiUrl, tokenFile), backoff: { initialMs: 50, maxMs: 1000 } },
-    });
+    const starting = startAgent(
+      testAgentOptions(host, {
+        config,
+        podResourcesSocket: podResources.socketPath,
+        intervalMs: opts.intervalMs,
+        nodeName: NODE_NAME,
+        noKube: false,
+        monitors: opts.mode === 'netlink',
+        log,
+        kube: { loadConfig: () => kubeConfigForServer(apiUrl, tokenFile), backoff: { initialMs: 50, maxMs: 1000 } },
+      }),
+    );
     try {
       agent = await starting;
     } finally {

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../agent/config/config.ts';
-import { kubeConfigForServer } from '../agent/kube/client.ts';
 import { desiredLabels } from '../agent/kube/labels.ts';
 import { createKubeSync, type KubeDesired, type KubeSync } from '../agent/kube/reconciler.ts';
 import { silentLogger } from '../agent/log.ts';
 import { scanNode } from '../agent/scan/registry.ts';
-import { startFakeApiServer } from '../test/helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer } from '../test/helpers/fake-apiserver.ts';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 
 function flag(name: string, def: number): number {

@@ -1,8 +1,7 @@
 // Writes the plain Prometheus rules file and the PrometheusRule from alerts/rules.ts.
 // Usage: node scripts/gen-alerts.ts [repository root, default: the current directory]
 
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { writeGenerated } from './write-generated.ts';
 import { alertGroups } from '../alerts/rules.ts';
 import { PLAIN_RULES_PATH, PROMETHEUS_RULE_PATH, renderPrometheusRule, renderRulesFile } from '../alerts/render.ts';
 
@@ -13,15 +12,6 @@ export function generatedAlertFiles(): Map<string, string> {
   ]);
 }
 
-async function main(root: string): Promise<void> {
-  for (const [path, content] of generatedAlertFiles()) {
-    const target = resolve(root, path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, content);
-    process.stdout.write(JSON.stringify({ level: 'info', msg: 'wrote', path }) + '\n');
-  }
-}
-
 if (import.meta.main) {
-  await main(process.argv[2] ?? process.cwd());
+  await writeGenerated(process.argv[2] ?? process.cwd(), generatedAlertFiles());
 }

@@ -1,6 +1,6 @@
 // `railwatch doctor`: the setup chain as an ordered report grouped by step, the first failing step named at the end.
 // Exit code 0 when every check passes (skips allowed), 1 with a warning, 2 with a failure.
-import { existsSync } from 'node:fs';
+import { createAllocationSource } from '../allocation/source.ts';
 import type { NodeSnapshot } from '../model.ts';
 import { STEPS } from '../checks/catalogue.ts';
 import { gatherProbes } from '../checks/probe.ts';
@@ -14,25 +14,16 @@ import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
 
-/** Allocation view when the kubelet socket is not there (a host outside Kubernetes, or not mounted). */
-export const DOCTOR_ALLOCATION: AllocationView = { error: 'socket-absent' };
-
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
  * its pod-resources socket exists; otherwise allocation stays unknown and such VFs are a warning.
  */
 export async function doctorAllocation(socketPath: string): Promise<AllocationView> {
-  if (!existsSync(socketPath)) return DOCTOR_ALLOCATION;
-  const { createPodResourcesClient } = await import('../allocation/pod-resources.ts');
-  const client = createPodResourcesClient({ socketPath, timeoutMs: 3000 });
+  const source = createAllocationSource({ socketPath, timeoutMs: 3000 });
   try {
-    const a = await client.fetch();
-    return { allocations: a.allocations, allocatable: a.allocatable };
-  } catch (err) {
-    const reason = (err as { reason?: unknown }).reason;
-    return { error: typeof reason === 'string' ? reason : 'protocol' };
+    return (await source.read()).view;
   } finally {
-    client.close();
+    source.close();
   }
 }
 

@@ -3,7 +3,7 @@
 // and /status, and converges the Node's labels, condition and events. Runs with no cluster at all.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { PodResourcesClient } from '../allocation/pod-resources.ts';
+import { createAllocationSource } from '../allocation/source.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
@@ -74,9 +74,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let probes: ReturnType<typeof gatherProbes> | undefined;
   let waiters: (() => void)[] = [];
 
-  // The gRPC client (and @grpc/grpc-js, ~14 MiB resident) is loaded only once the kubelet socket exists.
-  let podResources: PodResourcesClient | undefined;
-  let podResourcesModule: typeof import('../allocation/pod-resources.ts') | undefined;
+  const podResources = createAllocationSource({ socketPath: opts.podResourcesSocket, log });
 
   const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
   let nodeName = resolveNodeName(opts.nodeName, opts.env);
@@ -99,31 +97,22 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   }
 
   async function refreshAllocation(): Promise<void> {
-    try {
-      if (podResources === undefined) {
-        if (!existsSync(opts.podResourcesSocket)) {
-          throw Object.assign(new Error(`kubelet pod-resources socket ${opts.podResourcesSocket} does not exist`), { reason: 'socket-absent' });
-        }
-        podResourcesModule ??= await import('../allocation/pod-resources.ts');
-        podResources = podResourcesModule.createPodResourcesClient({ socketPath: opts.podResourcesSocket, log });
-      }
-      const a = await podResources.fetch();
-      state.allocation = { allocations: a.allocations, allocatable: a.allocatable };
+    const { view, err } = await podResources.read();
+    state.allocation = view;
+    if (view.error === undefined) {
       if (lastAllocationError !== undefined) log.info('kubelet pod-resources reachable again', { socket: opts.podResourcesSocket });
       lastAllocationError = undefined;
-    } catch (err) {
-      const reason = typeof (err as { reason?: unknown }).reason === 'string' ? (err as { reason: string }).reason : 'protocol';
-      state.allocation = { error: reason };
-      bump(state.scanErrorsTotal, 'pod-resources');
-      if (reason !== lastAllocationError) {
-        log.warn('VF allocation unknown: cannot read the kubelet pod-resources API', {
-          socket: opts.podResourcesSocket,
-          reason,
-          err: (err as Error).message,
-        });
-      }
-      lastAllocationError = reason;
+      return;
     }
+    bump(state.scanErrorsTotal, 'pod-resources');
+    if (view.error !== lastAllocationError) {
+      log.warn('VF allocation unknown: cannot read the kubelet pod-resources API', {
+        socket: opts.podResourcesSocket,
+        reason: view.error,
+        err: err?.message,
+      });
+    }
+    lastAllocationError = view.error;
   }
 
   async function scanOnce(trigger: string): Promise<void> {
@@ -242,7 +231,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
         uevent?.stop(),
         ...closables.map((c) => c.close()),
       ]);
-      podResources?.close();
+      podResources.close();
       for (const resolve of waiters) resolve();
       waiters = [];
     },

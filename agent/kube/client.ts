@@ -70,17 +70,6 @@ export async function loadKubeConfig(mode: Exclude<KubeMode, { kind: 'standalone
   return kc;
 }
 
-/** A client-node KubeConfig for a server URL and a bearer-token file (tests, benchmarks; http needs skipTLSVerify). */
-export async function kubeConfigForServer(server: string, tokenFile: string): Promise<ApiConnection> {
-  const k8s = await clientNode();
-  const kc = new k8s.KubeConfig();
-  kc.loadFromClusterAndUser(
-    { name: 'cluster', server, skipTLSVerify: server.startsWith('http:') },
-    { name: 'user', authProvider: { name: 'tokenFile', config: { tokenFile } } },
-  );
-  return kc;
-}
-
 export interface KubeResponse {
   status: number;
   body: unknown;

@@ -38,7 +38,7 @@ export interface MetricsRenderer {
 }
 
 export interface MetricsRendererOptions {
-  /** prom-client's process_* and nodejs_* metrics (default true). */
+  /** The standard process_* and nodejs_* metrics (process-metrics.ts; default true). */
   defaultMetrics?: boolean;
 }
 
@@ -466,20 +466,6 @@ function createLiveRegistry(current: () => AgentState | undefined, defaultMetric
   return registry;
 }
 
-const NON_FINITE_SAMPLE = /\s[+-]?(?:nan|inf)$/im;
-
-/**
- * prom-client writes `Nan` for its event-loop lag statistics until the first lag sample exists; railwatch never
- * exposes NaN or Inf, so such sample lines are dropped (the family's HELP and TYPE stay).
- */
-export function dropNonFinite(text: string): string {
-  if (!NON_FINITE_SAMPLE.test(text)) return text;
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('#') || !/\s[+-]?(?:nan|inf)$/i.test(line))
-    .join('\n');
-}
-
 export function createMetricsRenderer(options: MetricsRendererOptions = {}): MetricsRenderer {
   let current: AgentState | undefined;
   const live = createLiveRegistry(() => current, options.defaultMetrics ?? true);
@@ -502,7 +488,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
     async render(state) {
       const first = await snapshotPart(state);
       current = state;
-      const liveText = dropNonFinite(await live.metrics());
+      const liveText = await live.metrics();
       return [first, part(liveText)];
     },
   };

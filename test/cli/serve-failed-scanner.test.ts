@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAgent } from '../../agent/cli/serve.ts';
-import { defaultConfig } from '../../agent/config/config.ts';
 import { memoryLogger } from '../../agent/log.ts';
 import { SCANNERS, type Scanner } from '../../agent/scan/registry.ts';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
+import { testAgentOptions } from '../helpers/agent.ts';
 
 test('a failing scanner keeps the last complete snapshot (no rails=0), and readiness waits for a complete scan', async (t) => {
   const host = buildDgxHost({ rails: 2, vfsPerPf: 2 });
@@ -24,20 +24,7 @@ test('a failing scanner keeps the last complete snapshot (no rails=0), and readi
         },
   );
   const log = memoryLogger();
-  const agent = await startAgent({
-    sysfsRoot: host.sys,
-    procfsRoot: host.proc,
-    config: defaultConfig(),
-    listen: '127.0.0.1:0',
-    podResourcesSocket: `${host.root}/absent.sock`,
-    intervalMs: 1000,
-    nodeName: 'n1',
-    noKube: true,
-    monitors: false,
-    log,
-    env: {},
-    scanners,
-  });
+  const agent = await startAgent(testAgentOptions(host, { log, scanners }));
   t.after(() => agent.stop());
   const base = `http://127.0.0.1:${agent.http.port}`;
   await agent.nextScan();

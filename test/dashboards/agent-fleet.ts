@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../../agent/cli/serve.ts';
 import { validateConfig } from '../../agent/config/config.ts';
-import { kubeConfigForServer } from '../../agent/kube/client.ts';
-import { silentLogger } from '../../agent/log.ts';
-import { startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer, type PodResourcesTestServer } from '../helpers/pod-resources-server.ts';
+import { testAgentOptions } from '../helpers/agent.ts';
 
 export interface FleetNode {
   node: string;
@@ -61,20 +60,15 @@ export async function startAgentFleet(names: readonly string[]): Promise<AgentFl
       host.replace('class/infiniband/mlx5_1/ports/1/state', '1: DOWN');
       host.replace('class/infiniband/mlx5_1/ports/1/phys_state', '3: Disabled');
     }
-    const agent = await startAgent({
-      sysfsRoot: host.sys,
-      procfsRoot: host.proc,
-      config,
-      listen: '127.0.0.1:0',
-      podResourcesSocket: kubelet.socketPath,
-      intervalMs: 1000,
-      nodeName: node,
-      noKube: false,
-      monitors: false,
-      log: silentLogger,
-      env: {},
-      kube: { loadConfig: () => kubeConfigForServer(api.url, tokenFile), backoff: { initialMs: 50, maxMs: 500 } },
-    });
+    const agent = await startAgent(
+      testAgentOptions(host, {
+        config,
+        podResourcesSocket: kubelet.socketPath,
+        nodeName: node,
+        noKube: false,
+        kube: { loadConfig: () => kubeConfigForServer(api.url, tokenFile), backoff: { initialMs: 50, maxMs: 500 } },
+      }),
+    );
     nodes.push({ node, url: `http://127.0.0.1:${agent.http.port}/metrics`, agent, host });
   }
   let tick = 0;

@@ -15,6 +15,7 @@
 //   that changes something
 // Faults: the next N matching requests answer a status (500, 429 with Retry-After, 409, ...), responses can be
 // delayed, open watches can be cut, the accepted token can change.
+import type { ApiConnection } from '../../agent/kube/client.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -415,4 +416,18 @@ export class FakeApiServer {
 
 export async function startFakeApiServer(opts: FakeApiServerOptions = {}, port = 0): Promise<FakeApiServer> {
   return new FakeApiServer(opts).listen(port);
+}
+
+/**
+ * A client-node KubeConfig (the kubeconfig-file path of railwatch) for the fake server's URL and a bearer-token file;
+ * http needs skipTLSVerify.
+ */
+export async function kubeConfigForServer(server: string, tokenFile: string): Promise<ApiConnection> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromClusterAndUser(
+    { name: 'cluster', server, skipTLSVerify: server.startsWith('http:') },
+    { name: 'user', authProvider: { name: 'tokenFile', config: { tokenFile } } },
+  );
+  return kc;
 }

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { kubeConfigForServer } from '../../agent/kube/client.ts';
 import { backoffDelay, createKubeSync } from '../../agent/kube/reconciler.ts';
 import { memoryLogger } from '../../agent/log.ts';
-import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { PREFIX, startHarness, tick, until } from './harness.ts';
 
 const LABELS = { 'railwatch.io/rails': '8', 'railwatch.io/rdma': 'true' };

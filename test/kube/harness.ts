@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckReport, CheckResult } from '../../agent/checks/types.ts';
-import { kubeConfigForServer } from '../../agent/kube/client.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../../agent/kube/reconciler.ts';
 import { memoryLogger } from '../../agent/log.ts';
-import { FakeApiServer, startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { kubeConfigForServer, FakeApiServer, startFakeApiServer } from '../helpers/fake-apiserver.ts';
 
 export const PREFIX = 'railwatch.io/';
 

@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile, parseConfigText } from '../../agent/config
 import { memoryLogger } from '../../agent/log.ts';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
 import { spawnRailwatch, until } from './helpers.ts';
+import { testAgentOptions } from '../helpers/agent.ts';
 
 /** [field named in the error, YAML that gets it wrong] */
 const BAD: readonly (readonly [string, string])[] = [
@@ -121,19 +122,9 @@ describe('reload', () => {
     const file = join(liveDir, 'config.yaml');
     writeFileSync(file, 'expectedMtu: 9000\nexpectedRails: 1\n');
     const log = memoryLogger();
-    const agent = await startAgent({
-      sysfsRoot: host.sys,
-      procfsRoot: host.proc,
-      configFile: file,
-      config: loadConfigFile(file),
-      listen: '127.0.0.1:0',
-      podResourcesSocket: join(dir, 'no-kubelet.sock'),
-      intervalMs: 60_000,
-      noKube: true,
-      monitors: false,
-      log,
-      env: {},
-    });
+    const agent = await startAgent(
+      testAgentOptions(host, { configFile: file, config: loadConfigFile(file), podResourcesSocket: join(dir, 'no-kubelet.sock'), intervalMs: 60_000, log }),
+    );
     t.after(async () => {
       await agent.stop();
       host.cleanup();

@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { startAgent, type RunningAgent, type ServeOptions } from '../../agent/cli/serve.ts';
-import { defaultConfig } from '../../agent/config/config.ts';
-import { kubeConfigForServer } from '../../agent/kube/client.ts';
 import { memoryLogger } from '../../agent/log.ts';
-import { startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
 import { expositionProblems, heapAfterGc, httpGet, sleep, until } from './helpers.ts';
+import { testAgentOptions } from '../helpers/agent.ts';
 
 const PREFIX = 'railwatch.io/';
 const NODE_NAME = 'node-a';
@@ -53,26 +52,20 @@ async function startRig(extra: Partial<ServeOptions> = {}): Promise<Rig> {
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, server.token);
   const log = memoryLogger();
-  const agent = await startAgent({
-    sysfsRoot: host.sys,
-    procfsRoot: host.proc,
-    config: defaultConfig(),
-    listen: '127.0.0.1:0',
-    podResourcesSocket: join(dir, 'absent.sock'),
-    intervalMs: 1000,
-    nodeName: NODE_NAME,
-    noKube: true,
-    monitors: false,
-    log,
-    env: {},
-    kube: {
-      loadConfig: () => kubeConfigForServer(server.url, tokenFile),
-      backoff: { initialMs: 50, maxMs: 400 },
-      requestTimeoutMs: 500,
-      watchTimeoutSeconds: { min: 2, max: 4 },
-    },
-    ...extra,
-  });
+  const agent = await startAgent(
+    testAgentOptions(host, {
+      podResourcesSocket: join(dir, 'absent.sock'),
+      nodeName: NODE_NAME,
+      log,
+      kube: {
+        loadConfig: () => kubeConfigForServer(server.url, tokenFile),
+        backoff: { initialMs: 50, maxMs: 400 },
+        requestTimeoutMs: 500,
+        watchTimeoutSeconds: { min: 2, max: 4 },
+      },
+      ...extra,
+    }),
+  );
   return {
     host,
     server,

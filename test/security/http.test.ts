@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAgent, type RunningAgent } from '../../agent/cli/serve.ts';
-import { defaultConfig } from '../../agent/config/config.ts';
-import { kubeConfigForServer } from '../../agent/kube/client.ts';
 import { memoryLogger } from '../../agent/log.ts';
-import { startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
+import { kubeConfigForServer, startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
 import { httpGet, until } from '../reliability/helpers.ts';
+import { testAgentOptions } from '../helpers/agent.ts';
 
 const KNOWN = ['/metrics', '/healthz', '/readyz', '/status'];
 const TOKEN = 'sekret-bearer-token-7f3a9c1e';
@@ -30,20 +29,16 @@ before(async () => {
   server = await startFakeApiServer({ nodes: ['node-a'], token: TOKEN });
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, TOKEN);
-  agent = await startAgent({
-    sysfsRoot: host.sys,
-    procfsRoot: host.proc,
-    config: defaultConfig(),
-    listen: '127.0.0.1:0',
-    podResourcesSocket: join(dir, 'absent.sock'),
-    intervalMs: 60_000,
-    nodeName: 'node-a',
-    noKube: true,
-    monitors: false,
-    log,
-    env: { ...process.env, RAILWATCH_TEST_SECRET: ENV_SECRET, AWS_SECRET_ACCESS_KEY: ENV_SECRET },
-    kube: { loadConfig: () => kubeConfigForServer(server.url, tokenFile), backoff: { initialMs: 50, maxMs: 200 } },
-  });
+  agent = await startAgent(
+    testAgentOptions(host, {
+      podResourcesSocket: join(dir, 'absent.sock'),
+      intervalMs: 60_000,
+      nodeName: 'node-a',
+      log,
+      env: { ...process.env, RAILWATCH_TEST_SECRET: ENV_SECRET, AWS_SECRET_ACCESS_KEY: ENV_SECRET },
+      kube: { loadConfig: () => kubeConfigForServer(server.url, tokenFile), backoff: { initialMs: 50, maxMs: 200 } },
+    }),
+  );
   await until(() => server.writes().length > 0, 'the agent to write its labels with the token');
   await until(async () => (await httpGet(agent.http.port, '/readyz')).status === 200, 'the first scan');
 });
