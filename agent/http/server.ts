@@ -128,15 +128,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const renderer = options.render ?? createMetricsRenderer();
   let closing = false;
   let statusCache: { snapshot: unknown; checks: unknown; allocation: unknown; body: Buffer } | undefined;
-  let pageCache: { snapshot: unknown; checks: unknown; allocation: unknown; page: RenderedPage } | undefined;
+  let pageCache: { view: unknown; checks: unknown; page: RenderedPage } | undefined;
   const now = options.now ?? Date.now;
 
-  /** The status page, rendered once per (snapshot, checks, allocation); a request adds only the scan's age. */
+  /** The status page, rendered once per (view, checks): once per scan; a request adds only the scan's age. */
   function pageReply(state: AgentState): Reply {
     const c = pageCache;
-    if (c === undefined || c.snapshot !== state.snapshot || c.checks !== state.checks || c.allocation !== state.allocation) {
+    if (c === undefined || c.view !== state.view || c.checks !== state.checks) {
       const page = renderStatusPage({ state, ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }) });
-      pageCache = { snapshot: state.snapshot, checks: state.checks, allocation: state.allocation, page };
+      pageCache = { view: state.view, checks: state.checks, page };
     }
     const page = pageCache!.page;
     return { status: page.status, type: 'text/html; charset=utf-8', body: pageBody(page, now()), headers: PAGE_HEADERS };

@@ -4,13 +4,13 @@
 // external style: one inline <style> allowed by its hash in the Content-Security-Policy, and a meta refresh every
 // 10 s, so it reads the same without JavaScript. Every value printed goes through esc().
 //
-// Rendered once per (snapshot, checks, allocation), like the metrics body: a request only fills in the scan's age
+// Reads the NodeView (agent/view/derive.ts) and the check report. Rendered once per (view, checks), like the metrics body: a request only fills in the scan's age
 // between two prebuilt buffers.
 import { createHash } from 'node:crypto';
 import type { CheckReport, CheckStatus } from '../checks/types.ts';
-import type { NodeSnapshot, Pf, RdmaDevice } from '../model.ts';
+import type { RdmaDevice } from '../model.ts';
 import type { AgentState } from '../state.ts';
-import { vfOwners } from '../topology/vf-owners.ts';
+import type { NodeView } from '../view/derive.ts';
 
 export const REFRESH_SECONDS = 10;
 
@@ -106,26 +106,22 @@ function portText(dev: RdmaDevice | undefined): { state: string; rate: string; f
   };
 }
 
-function railsSection(s: NodeSnapshot, owners: Map<string, { pf: Pf }> | undefined): string {
+function railsSection(view: NodeView): string {
   const out: string[] = ['<h2>Rails</h2>'];
-  if (s.rails.length === 0) return out.concat('<p>No rails: no RDMA-capable NIC PF found.</p>').join('');
-  const pfs = new Map(s.pfs.map((p) => [p.pci, p]));
-  const rdma = new Map(s.rdmaDevices.map((d) => [d.name, d]));
-  const inPods = new Map<string, number>();
-  if (owners !== undefined) for (const o of owners.values()) inPods.set(o.pf.pci, (inPods.get(o.pf.pci) ?? 0) + 1);
+  if (view.rails.length === 0) return out.concat('<p>No rails: no RDMA-capable NIC PF found.</p>').join('');
+  const known = view.vfOwners !== undefined;
   out.push(
     '<table id="rails"><thead><tr><th>Rail</th><th>GPU</th><th>PF</th><th>VFs supported</th><th>configured</th><th>present</th><th>host</th><th>in pods</th><th>Port state</th><th>Rate</th><th>Firmware</th></tr></thead><tbody>',
   );
-  for (const rail of [...s.rails].sort((a, b) => a.rail - b.rail)) {
-    const pf = pfs.get(rail.pf);
-    const port = portText(pf?.rdmaDevices[0] === undefined ? undefined : rdma.get(pf.rdmaDevices[0]));
+  for (const { rail, pf } of view.rails) {
+    const port = portText(pf.rdma);
     const gpu = rail.gpu === undefined ? '' : `${rail.gpu}${rail.distance === undefined ? '' : ` (${rail.distance})`}`;
-    const host = pf === undefined ? '' : pf.vfs.filter((v) => v.netdev !== undefined).length;
-    const pods = owners === undefined ? '?' : pf === undefined ? '' : (inPods.get(pf.pci) ?? 0);
+    const host = pf.vfs.filter((v) => v.vf.netdev !== undefined).length;
+    const pods = known ? pf.vfs.filter((v) => v.owner !== undefined).length : '?';
     out.push(
       `<tr data-rail="${esc(rail.rail)}"><td class="n">${esc(rail.rail)}</td><td>${esc(gpu)}</td>` +
-        `<td>${esc(pf?.netdev ?? rail.netdev ?? '')}<br><code>${esc(rail.pf)}</code></td>` +
-        `<td class="n">${esc(pf?.totalVfs)}</td><td class="n">${esc(pf?.numVfs ?? '?')}</td><td class="n">${esc(pf?.vfs.length)}</td>` +
+        `<td>${esc(pf.netdev?.name ?? pf.pf.netdev ?? '')}<br><code>${esc(pf.pf.pci)}</code></td>` +
+        `<td class="n">${esc(pf.pf.totalVfs)}</td><td class="n">${esc(pf.pf.numVfs ?? '?')}</td><td class="n">${esc(pf.pf.vfs.length)}</td>` +
         `<td class="n">${esc(host)}</td><td class="n">${esc(pods)}</td>` +
         `<td>${esc(port.state)}</td><td>${esc(port.rate)}</td><td>${esc(port.fw)}</td></tr>`,
     );
@@ -134,21 +130,22 @@ function railsSection(s: NodeSnapshot, owners: Map<string, { pf: Pf }> | undefin
   return out.join('');
 }
 
-function podsSection(state: AgentState, s: NodeSnapshot): string {
-  const allocations = state.allocation.allocations;
+function podsSection(view: NodeView): string {
   const out: string[] = ['<h2>Pods on rails</h2>'];
-  if (allocations === undefined) {
-    out.push(`<p id="pods">Unknown: the kubelet pod-resources API could not be asked${state.allocation.error === undefined ? '' : ` (${esc(state.allocation.error)})`}.</p>`);
+  if (view.vfOwners === undefined) {
+    out.push(`<p id="pods">Unknown: the kubelet pod-resources API could not be asked${view.allocation.error === undefined ? '' : ` (${esc(view.allocation.error)})`}.</p>`);
     return out.join('');
   }
-  const owners = [...vfOwners(s, allocations).values()];
-  if (owners.length === 0) return out.concat('<p id="pods">No pod holds a VF of this node.</p>').join('');
-  owners.sort((a, b) => `${a.namespace}/${a.pod}/${a.vf.pci}`.localeCompare(`${b.namespace}/${b.pod}/${b.vf.pci}`));
+  const held = [...view.vfByPci.values()].filter((v) => v.owner !== undefined);
+  if (held.length === 0) return out.concat('<p id="pods">No pod holds a VF of this node.</p>').join('');
+  held.sort((a, b) => `${a.owner!.namespace}/${a.owner!.pod}/${a.vf.pci}`.localeCompare(`${b.owner!.namespace}/${b.owner!.pod}/${b.vf.pci}`));
   out.push('<table id="pods"><thead><tr><th>Pod</th><th>Resource</th><th>VF</th><th>PF</th><th>Rail</th></tr></thead><tbody>');
-  for (const o of owners) {
+  for (const v of held) {
+    const o = v.owner!;
+    const pf = view.pfByPci.get(v.pfPci);
     out.push(
-      `<tr><td>${esc(o.namespace)}/${esc(o.pod)}</td><td>${esc(o.resourceName)}</td><td><code>${esc(o.vf.pci)}</code>${o.vf.netdev === undefined ? '' : ` ${esc(o.vf.netdev)}`}</td>` +
-        `<td>${esc(o.pf.netdev ?? o.pf.pci)}</td><td class="n">${esc(o.pf.rail ?? '')}</td></tr>`,
+      `<tr><td>${esc(o.namespace)}/${esc(o.pod)}</td><td>${esc(o.resourceName)}</td><td><code>${esc(v.vf.pci)}</code>${v.vf.netdev === undefined ? '' : ` ${esc(v.vf.netdev)}`}</td>` +
+        `<td>${esc(pf?.name ?? v.pfPci)}</td><td class="n">${esc(pf?.rail?.rail ?? '')}</td></tr>`,
     );
   }
   out.push('</tbody></table>');
@@ -173,15 +170,15 @@ export interface RenderedPage {
 export function renderStatusPage(input: PageInput): RenderedPage {
   const { state } = input;
   const who = input.nodeName === undefined ? 'railwatch' : `railwatch on ${input.nodeName}`;
-  const s = state.snapshot;
-  if (s === undefined) {
+  const view = state.view;
+  if (view === undefined) {
     const html = `${head(who)}<h1>${esc(who)}</h1><p id="scan">No scan has completed yet.</p>${LINKS}</body></html>\n`;
     return { before: Buffer.from(html), after: Buffer.alloc(0), status: 503 };
   }
   const checks = state.checks;
   const ready = checks?.ready;
   const verdict = ready === undefined ? 'checks pending' : ready ? 'ready' : 'not ready';
-  const owners = state.allocation.allocations === undefined ? undefined : vfOwners(s, state.allocation.allocations);
+  const s = view.snapshot;
   const scanAt = new Date(s.takenAtMs).toISOString().replace(/\.\d+Z$/, 'Z');
   const before =
     `${head(`${who}: ${verdict}`)}<h1>${esc(who)}: <span id="verdict" class="${ready === false ? 'fail' : ready ? 'pass' : 'skip'}">${esc(verdict)}</span></h1>` +
@@ -190,8 +187,8 @@ export function renderStatusPage(input: PageInput): RenderedPage {
     `</span>), took ${esc(Math.round(s.durationMs))} ms; railwatch ${esc(state.version)}; ${esc(s.rails.length)} rails, ${esc(s.pfs.length)} PFs, ` +
     `${esc(s.gpus.length)} GPUs${s.failedScanners.length > 0 ? `; failed scanners: ${esc(s.failedScanners.join(', '))}` : ''}</p>${LINKS}` +
     chainSection(checks) +
-    railsSection(s, owners) +
-    podsSection(state, s) +
+    railsSection(view) +
+    podsSection(view) +
     `</body></html>\n`;
   return { before: Buffer.from(before), after: Buffer.from(after), takenAtMs: s.takenAtMs, status: 200 };
 }

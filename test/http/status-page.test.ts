@@ -15,6 +15,7 @@ import { CONTENT_SECURITY_POLICY, esc, renderStatusPage } from '../../agent/http
 import type { NodeSnapshot } from '../../agent/model.ts';
 import { testAgentOptions } from '../helpers/agent.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
+import { viewOf } from '../helpers/view.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
@@ -98,13 +99,17 @@ describe('status page', () => {
     checks.firstFailing = checks.results.find((r) => r.status === 'fail');
     const vf = snap.pfs.find((p) => p.vfs.length > 0)!.vfs[0]!;
     const allocation = { allocations: [{ resourceName: HOSTILE, deviceId: vf.pci, pod: HOSTILE, namespace: HOSTILE, container: 'c' }] };
-    const page = renderStatusPage({ state: { ...state, snapshot: snap, checks, allocation, version: HOSTILE }, nodeName: HOSTILE });
+    const view = viewOf(snap, { allocation });
+    assert.equal(view.vfOwners?.size, 1);
+    const page = renderStatusPage({ state: { ...state, snapshot: snap, view, checks, allocation, version: HOSTILE }, nodeName: HOSTILE });
     const html = Buffer.concat([page.before, page.after]).toString();
     assert.doesNotMatch(html, /<script|<img|onerror=alert\(2\)>/);
     // every hostile value shows up escaped, as text
     const count = (html.match(/&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert\(2\)&gt;&amp;amp;/g) ?? []).length;
     assert.ok(count > 8 * 3 + checks.results.length * 3, `hostile values escaped: ${count}`);
-    const before503 = renderStatusPage({ state: { ...state, snapshot: undefined }, nodeName: HOSTILE });
+    assert.match(html, /<table id="pods">/);
+    const { view: _none, ...noView } = state;
+    const before503 = renderStatusPage({ state: noView, nodeName: HOSTILE });
     assert.equal(before503.status, 503);
     assert.doesNotMatch(before503.before.toString(), /<script/);
   });
