@@ -3,6 +3,8 @@
 // failures that exit 2. One run through the real binary with a kubeconfig file.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -162,6 +164,15 @@ describe('railwatch fleet against the API server', () => {
     assert.equal(r.code, 2, r.err + r.out.slice(0, 300));
     assert.match(r.err, /list events: HTTP 503/);
     server.clearFaults();
+
+    // a proxy's HTML page instead of a list
+    const proxy = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'));
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    r = await run({ url: proxyUrl } as FakeApiServer, tokenFile, []);
+    await new Promise((ok) => proxy.close(ok));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /cannot read the cluster: list (nodes|events): the response is not a list\n$/);
 
     const closed = await startFakeApiServer();
     await closed.close();
