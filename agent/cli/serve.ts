@@ -25,6 +25,7 @@ import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
 import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { derive } from '../view/derive.ts';
 
 /** A full scan at least every this many interval scans, even when the cheap rescan sees no structural change. */
 export const FULL_SCAN_EVERY = 6;
@@ -149,14 +150,16 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
-      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
+      const view = derive(snapshot, state.allocation, probes, config);
+      const checks = runChecks(view);
       state.snapshot = snapshot;
+      state.view = view;
       state.checks = checks;
       state.config = config;
       // the structural part of /metrics is rendered now, not by the first scrape after the scan
       renderer.prepare(state);
       bump(state.scansTotal, trigger);
-      const obs = observation(snapshot, checks, state.allocation);
+      const obs = observation(view, checks);
       sync.update(kubeDesired(prevObs, obs, config, log));
       prevObs = obs;
     }
@@ -166,7 +169,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   }
 
   const renderer = createMetricsRenderer({ log });
-  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, render: renderer });
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName, render: renderer });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });

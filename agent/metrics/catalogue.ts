@@ -1,95 +1,64 @@
-// The structural part of the metric catalogue: every family derived from (snapshot, allocation view, checks,
-// config), as a table of {name, help, type, labels, collect}. The joins several families share (VF owners, the PF of
-// a VF, the PF of an RDMA device) are computed once per input by `structuralFacts`, then every family collects
-// from those facts. Rendered once per new input (right after a scan), never per scrape.
+// The structural part of the metric catalogue: every family derived from the NodeView (snapshot, allocation view,
+// config: agent/view/derive.ts, where the VF-to-pod join, port-up, PCIe degradation, expected rails and PF names are
+// decided once) and the check report, as a table of {name, help, type, labels, collect}. Rendered once per new input
+// (right after a scan), never per scrape.
+import { emptyProbes } from '../checks/probe.ts';
 import type { CheckReport } from '../checks/types.ts';
 import { STATUS_VALUE } from '../checks/types.ts';
-import { desiredVfsFor, type Config } from '../config/config.ts';
-import type { NodeSnapshot, PcieLink, Pf, PciFunction } from '../model.ts';
+import type { Config } from '../config/config.ts';
+import type { NodeSnapshot } from '../model.ts';
 import type { AllocationView } from '../state.ts';
-import { pciFromDeviceId, vfOwners, type VfOwner } from '../topology/vf-owners.ts';
+import { pciFromDeviceId } from '../topology/vf-owners.ts';
+import { derive, expectedRailsOf, type NodeView, type PfView } from '../view/derive.ts';
 import { single, type MetricFamily, type Sample } from './exposition.ts';
 
 export interface StructuralInput {
   snapshot: NodeSnapshot | undefined;
+  /** The view of the scan; derived here when absent or not of this snapshot and allocation (tests, one-shot renders). */
+  view?: NodeView | undefined;
   allocation: AllocationView;
   checks: CheckReport | undefined;
   config: Config;
 }
 
-/** What the families of the structural part read: the input and the joins computed once. */
-export interface StructuralFacts extends StructuralInput {
-  pciByAddress: ReadonlyMap<string, PciFunction>;
-  /** VF PCI address -> its pod owner; undefined while the kubelet cannot be asked. */
-  owners: ReadonlyMap<string, VfOwner> | undefined;
-  pfOfVf: ReadonlyMap<string, Pf>;
-  /** RDMA device name -> the PF it belongs to (its own, or the parent of its VF). */
-  rdmaOwners: ReadonlyMap<string, { pf: Pf; own: boolean }>;
-}
-
-/** The `pf` label: the PF's netdev name, else its PCI address. */
-export function pfLabel(pf: Pick<Pf, 'netdev' | 'pci'>): string {
-  return pf.netdev ?? pf.pci;
-}
-
-/** The `rail` label: the rail number, empty when the PF is not a rail. */
-export function railLabel(pf: Pick<Pf, 'rail'>): string {
-  return pf.rail === undefined ? '' : String(pf.rail);
+/** What the families of the structural part read. */
+export interface StructuralFacts {
+  view: NodeView | undefined;
+  config: Config;
+  allocation: AllocationView;
+  checks: CheckReport | undefined;
 }
 
 function str(value: string | number | undefined): string {
   return value === undefined ? '' : String(value);
 }
 
-function knownLink(link: PcieLink): boolean {
-  const speed = link.currentSpeedGTs !== undefined && link.maxSpeedGTs !== undefined;
-  const width = link.currentWidth !== undefined && link.maxWidth !== undefined;
-  return speed || width;
-}
-
-/** Expected rails: the config's expectedRails, else the GPU count when there are GPUs. */
-export function expectedRails(config: Config, snapshot: NodeSnapshot | undefined): number | undefined {
-  if (config.expectedRails !== undefined) return config.expectedRails;
-  const gpus = snapshot?.gpus.length ?? 0;
-  return gpus > 0 ? gpus : undefined;
-}
-
 export function structuralFacts(input: StructuralInput): StructuralFacts {
-  const { snapshot, allocation } = input;
-  const pciByAddress = new Map<string, PciFunction>();
-  const pfOfVf = new Map<string, Pf>();
-  const rdmaOwners = new Map<string, { pf: Pf; own: boolean }>();
-  let owners: Map<string, VfOwner> | undefined;
+  const { snapshot, allocation, checks, config } = input;
+  let view: NodeView | undefined;
   if (snapshot !== undefined) {
-    for (const fn of snapshot.pci) pciByAddress.set(fn.address, fn);
-    for (const pf of snapshot.pfs) {
-      for (const vf of pf.vfs) {
-        pfOfVf.set(vf.pci, pf);
-        if (vf.rdmaDevice !== undefined) rdmaOwners.set(vf.rdmaDevice, { pf, own: false });
-      }
-    }
-    for (const pf of snapshot.pfs) for (const name of pf.rdmaDevices) rdmaOwners.set(name, { pf, own: true });
-    if (allocation.allocations !== undefined) owners = vfOwners(snapshot, allocation.allocations);
+    const v = input.view;
+    view = v !== undefined && v.snapshot === snapshot && v.allocation === allocation && v.config === config ? v : derive(snapshot, allocation, emptyProbes(config), config);
   }
-  return { ...input, pciByAddress, owners, pfOfVf, rdmaOwners };
+  return { view, config, allocation, checks };
 }
 
 type Family = MetricFamily<StructuralFacts>;
 
 const PF_KEY = ['pf', 'rail'] as const;
 
-/** A per-PF gauge over the SR-IOV capable PFs (or all PFs with `all`); `value` undefined leaves the PF out. */
-function perPf(name: string, help: string, value: (pf: Pf, f: StructuralFacts) => number | undefined, sriovOnly = true): Family {
+/** A per-PF gauge over the SR-IOV capable PFs (or all PFs with `sriovOnly` false); `value` undefined leaves the PF out. */
+function perPf(name: string, help: string, value: (pf: PfView) => number | undefined, sriovOnly = true): Family {
   return {
     name,
     help,
     type: 'gauge',
     labels: PF_KEY,
     *collect(f) {
-      for (const pf of f.snapshot?.pfs ?? []) {
-        if (sriovOnly && !pf.sriovCapable) continue;
-        const v = value(pf, f);
-        if (v !== undefined) yield { labels: [pfLabel(pf), railLabel(pf)], value: v };
+      for (const pv of f.view?.pfs ?? []) {
+        if (sriovOnly && !pv.pf.sriovCapable) continue;
+        const v = value(pv);
+        if (v !== undefined) yield { labels: [pv.name, pv.railLabel], value: v };
       }
     },
   };
@@ -100,12 +69,13 @@ function nodeGauge(name: string, help: string, value: (f: StructuralFacts) => nu
 }
 
 function* allocatedVfs(f: StructuralFacts): Iterable<Sample> {
-  const { snapshot, allocation, owners } = f;
-  if (snapshot === undefined || owners === undefined) return;
+  const view = f.view;
+  const owners = view?.vfOwners;
+  if (view === undefined || owners === undefined) return;
   // (pf, resource) pairs the kubelet knows of: allocatable devices give 0s, allocations count up
-  const counts = new Map<string, { pf: Pf; resource: string; n: number }>();
-  const touch = (pf: Pf, resource: string) => {
-    const k = `${pf.pci}\t${resource}`;
+  const counts = new Map<string, { pf: PfView; resource: string; n: number }>();
+  const touch = (pf: PfView, resource: string) => {
+    const k = `${pf.pf.pci}\t${resource}`;
     let entry = counts.get(k);
     if (entry === undefined) {
       entry = { pf, resource, n: 0 };
@@ -113,29 +83,31 @@ function* allocatedVfs(f: StructuralFacts): Iterable<Sample> {
     }
     return entry;
   };
-  for (const res of allocation.allocatable ?? []) {
+  const pfOfVf = (pci: string | undefined) => {
+    const vv = pci === undefined ? undefined : view.vfByPci.get(pci);
+    return vv === undefined ? undefined : view.pfByPci.get(vv.pfPci);
+  };
+  for (const res of f.allocation.allocatable ?? []) {
     for (const id of res.deviceIds) {
-      const pci = pciFromDeviceId(id);
-      const pf = pci === undefined ? undefined : f.pfOfVf.get(pci);
+      const pf = pfOfVf(pciFromDeviceId(id));
       if (pf !== undefined) touch(pf, res.resourceName);
     }
   }
-  for (const owner of owners.values()) touch(owner.pf, owner.resourceName).n++;
-  const order = new Map(snapshot.pfs.map((pf, i) => [pf, i]));
+  for (const [pci, owner] of owners) {
+    const pf = pfOfVf(pci);
+    if (pf !== undefined) touch(pf, owner.resourceName).n++;
+  }
+  const order = new Map(view.pfs.map((pf, i) => [pf, i]));
   const ordered = [...counts.values()].sort(
     (a, b) => (order.get(a.pf) ?? 0) - (order.get(b.pf) ?? 0) || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0),
   );
-  for (const c of ordered) yield { labels: [pfLabel(c.pf), railLabel(c.pf), c.resource], value: c.n };
+  for (const c of ordered) yield { labels: [c.pf.name, c.pf.railLabel, c.resource], value: c.n };
 }
 
-/** RDMA ports with the `pf` and `rail` labels of their owner. */
+/** RDMA ports with the `pf` and `rail` labels of their owner (rail empty for a VF's device: it is not the rail). */
 function* rdmaPorts(f: StructuralFacts) {
-  for (const dev of f.snapshot?.rdmaDevices ?? []) {
-    const owner = f.rdmaOwners.get(dev.name);
-    // a VF's RDMA device belongs to the PF but is not the rail itself
-    const pf = owner === undefined ? '' : pfLabel(owner.pf);
-    const rail = owner?.own === true ? railLabel(owner.pf) : '';
-    for (const port of dev.ports) yield { dev, port, pf, rail };
+  for (const pv of f.view?.ports ?? []) {
+    yield { pv, dev: pv.device, port: pv.port, pf: pv.pf?.name ?? '', rail: pv.own && pv.pf !== undefined ? pv.pf.railLabel : '' };
   }
 }
 
@@ -147,19 +119,19 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
     type: 'gauge',
     labels: ['pf', 'pci', 'driver', 'vendor', 'device', 'netdev', 'rail', 'numa_node', 'link_layer'],
     *collect(f) {
-      for (const pf of f.snapshot?.pfs ?? []) {
+      for (const { pf, name, railLabel } of f.view?.pfs ?? []) {
         yield {
-          labels: [pfLabel(pf), pf.pci, str(pf.driver), str(pf.vendor), str(pf.device), str(pf.netdev), railLabel(pf), str(pf.numaNode), str(pf.linkLayer)],
+          labels: [name, pf.pci, str(pf.driver), str(pf.vendor), str(pf.device), str(pf.netdev), railLabel, str(pf.numaNode), str(pf.linkLayer)],
           value: 1,
         };
       }
     },
   },
-  perPf('railwatch_pf_vfs_supported', 'VFs the PF supports (sriov_totalvfs).', (pf) => pf.totalVfs),
-  perPf('railwatch_pf_vfs_configured', 'VFs configured on the PF (sriov_numvfs).', (pf) => pf.numVfs),
-  perPf('railwatch_pf_vfs_desired', 'VFs the railwatch config desires on the PF (desiredVfs).', (pf, f) => desiredVfsFor(f.config, pf), false),
-  perPf('railwatch_pf_vfs_present', 'VF PCI functions present under the PF (virtfnN links that resolve).', (pf) => pf.vfs.length),
-  perPf('railwatch_pf_vf_netdevs', 'VFs of the PF whose netdev is visible in the host network namespace.', (pf) => pf.vfs.filter((vf) => vf.netdev !== undefined).length),
+  perPf('railwatch_pf_vfs_supported', 'VFs the PF supports (sriov_totalvfs).', (pv) => pv.pf.totalVfs),
+  perPf('railwatch_pf_vfs_configured', 'VFs configured on the PF (sriov_numvfs).', (pv) => pv.pf.numVfs),
+  perPf('railwatch_pf_vfs_desired', 'VFs the railwatch config desires on the PF (desiredVfs).', (pv) => pv.desiredVfs, false),
+  perPf('railwatch_pf_vfs_present', 'VF PCI functions present under the PF (virtfnN links that resolve).', (pv) => pv.pf.vfs.length),
+  perPf('railwatch_pf_vf_netdevs', 'VFs of the PF whose netdev is visible in the host network namespace.', (pv) => pv.pf.vfs.filter((vf) => vf.netdev !== undefined).length),
   {
     name: 'railwatch_pf_vfs_allocated',
     help: 'VFs of the PF the kubelet has assigned to pods, by device plugin resource. Absent when the kubelet cannot be asked.',
@@ -173,12 +145,9 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
     type: 'gauge',
     labels: ['pf', 'rail', 'vf', 'pci', 'driver', 'netdev', 'namespace', 'pod'],
     *collect(f) {
-      for (const pf of f.snapshot?.pfs ?? []) {
-        const pfl = pfLabel(pf);
-        const rail = railLabel(pf);
-        for (const vf of pf.vfs) {
-          const owner = f.owners?.get(vf.pci);
-          yield { labels: [pfl, rail, String(vf.index), vf.pci, str(vf.driver), str(vf.netdev), owner?.namespace ?? '', owner?.pod ?? ''], value: 1 };
+      for (const pv of f.view?.pfs ?? []) {
+        for (const { vf, owner } of pv.vfs) {
+          yield { labels: [pv.name, pv.railLabel, String(vf.index), vf.pci, str(vf.driver), str(vf.netdev), owner?.namespace ?? '', owner?.pod ?? ''], value: 1 };
         }
       }
     },
@@ -200,9 +169,8 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
     type: 'gauge',
     labels: ['device', 'port'],
     *collect(f) {
-      for (const { dev, port } of rdmaPorts(f)) {
-        if (port.state === undefined && port.physState === undefined) continue;
-        yield { labels: [dev.name, String(port.port)], value: port.state === 'ACTIVE' && port.physState === 'LinkUp' ? 1 : 0 };
+      for (const { dev, port, pv } of rdmaPorts(f)) {
+        if (pv.up !== undefined) yield { labels: [dev.name, String(port.port)], value: pv.up ? 1 : 0 };
       }
     },
   },
@@ -217,22 +185,16 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
       }
     },
   },
-  nodeGauge('railwatch_rails', 'Rails on the node: NIC PFs with a rail number.', (f) => f.snapshot?.rails.length),
-  nodeGauge('railwatch_gpus', 'GPUs on the node PCI bus.', (f) => f.snapshot?.gpus.length),
-  nodeGauge('railwatch_expected_rails', 'Rails expected on the node: the config expectedRails, else the GPU count.', (f) => expectedRails(f.config, f.snapshot)),
+  nodeGauge('railwatch_rails', 'Rails on the node: NIC PFs with a rail number.', (f) => f.view?.snapshot.rails.length),
+  nodeGauge('railwatch_gpus', 'GPUs on the node PCI bus.', (f) => f.view?.snapshot.gpus.length),
+  nodeGauge('railwatch_expected_rails', 'Rails expected on the node: the config expectedRails, else the GPU count.', (f) => (f.view !== undefined ? f.view.expectedRails : expectedRailsOf(f.config, undefined))?.count),
   {
     name: 'railwatch_pcie_link_degraded',
     help: '1 when the PCIe link of the function runs below its maximum width or (PFs) speed, else 0; GPUs lower their speed when idle, so only their width counts. role is pf or gpu.',
     type: 'gauge',
     labels: ['pci', 'role'],
     *collect(f) {
-      for (const pf of f.snapshot?.pfs ?? []) {
-        const fn = f.pciByAddress.get(pf.pci);
-        if (fn !== undefined && knownLink(fn.link)) yield { labels: [pf.pci, 'pf'], value: fn.link.degraded ? 1 : 0 };
-      }
-      for (const gpu of f.snapshot?.gpus ?? []) {
-        if (knownLink(gpu.link)) yield { labels: [gpu.pci, 'gpu'], value: gpu.link.degraded ? 1 : 0 };
-      }
+      for (const p of f.view?.pcie ?? []) if (p.known) yield { labels: [p.pci, p.role], value: p.degraded ? 1 : 0 };
     },
   },
   nodeGauge('railwatch_pod_resources_up', '1 when the kubelet PodResources API answered the latest poll, else 0.', (f) => (f.allocation.allocations === undefined ? 0 : 1)),
@@ -255,6 +217,6 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
     },
   },
   nodeGauge('railwatch_setup_ready', '1 when no setup chain check fails, else 0.', (f) => (f.checks === undefined ? undefined : f.checks.ready ? 1 : 0)),
-  nodeGauge('railwatch_scan_duration_seconds', 'Duration of the latest host scan in seconds.', (f) => (f.snapshot === undefined ? undefined : f.snapshot.durationMs / 1000)),
-  nodeGauge('railwatch_last_scan_timestamp_seconds', 'Unix time the latest host scan started, in seconds.', (f) => (f.snapshot === undefined ? undefined : f.snapshot.takenAtMs / 1000)),
+  nodeGauge('railwatch_scan_duration_seconds', 'Duration of the latest host scan in seconds.', (f) => (f.view === undefined ? undefined : f.view.snapshot.durationMs / 1000)),
+  nodeGauge('railwatch_last_scan_timestamp_seconds', 'Unix time the latest host scan started, in seconds.', (f) => (f.view === undefined ? undefined : f.view.snapshot.takenAtMs / 1000)),
 ];

@@ -17,7 +17,6 @@ import { createFreshReader, type FreshReaderOptions, type FreshSource } from './
 import { part, type RenderedPart } from './part.ts';
 import { PROCESS_FAMILIES } from './process-metrics.ts';
 
-export { expectedRails, pfLabel, railLabel } from './catalogue.ts';
 export { part, type RenderedPart } from './part.ts';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -45,7 +44,7 @@ export function renderStructural(input: StructuralInput): string {
 }
 
 function sameInput(a: StructuralInput, b: StructuralInput): boolean {
-  return a.snapshot === b.snapshot && a.allocation === b.allocation && a.checks === b.checks && a.config === b.config;
+  return a.view === b.view && a.snapshot === b.snapshot && a.allocation === b.allocation && a.checks === b.checks && a.config === b.config;
 }
 
 /** The agent's own counters and build info, from the state being scraped. */
@@ -111,7 +110,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
   let cached: { input: StructuralInput; part: RenderedPart } | undefined;
 
   function structural(state: AgentState): RenderedPart {
-    const input: StructuralInput = { snapshot: state.snapshot, allocation: state.allocation, checks: state.checks, config: state.config };
+    const input: StructuralInput = { snapshot: state.snapshot, view: state.view, allocation: state.allocation, checks: state.checks, config: state.config };
     if (cached === undefined || !sameInput(cached.input, input)) cached = { input, part: part(renderStructural(input)) };
     return cached.part;
   }
