@@ -20,7 +20,7 @@ import { SCANNER_NAMES } from '../scan/registry.ts';
 import type { AgentState, AllocationView } from '../state.ts';
 import { pciFromDeviceId } from '../topology/vf-owners.ts';
 import { emptyProbes } from '../checks/probe.ts';
-import { derive, type NodeView, type VfOwner } from '../view/derive.ts';
+import { derive, judgePcie, type NodeView, type VfOwner } from '../view/derive.ts';
 import { writeExactFamilies, type ExactFamily, type ExactSample, type LabelSet } from './exposition.ts';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -233,7 +233,7 @@ export function snapshotGauges(
       }
       const fn = pciByAddress.get(pf.pci);
       if (fn !== undefined && knownLink(fn.link)) {
-        degraded.samples.push({ labels: { pci: pf.pci, role: 'pf' }, value: fn.link.degraded ? 1 : 0 });
+        degraded.samples.push({ labels: { pci: pf.pci, role: 'pf' }, value: judgePcie(pf.pci, 'pf', fn.link).degraded ? 1 : 0 });
       }
     }
 
@@ -293,7 +293,7 @@ export function snapshotGauges(
     rails.samples.push({ labels: {}, value: snapshot.rails.length });
     gpus.samples.push({ labels: {}, value: snapshot.gpus.length });
     for (const gpu of snapshot.gpus) {
-      if (knownLink(gpu.link)) degraded.samples.push({ labels: { pci: gpu.pci, role: 'gpu' }, value: gpu.link.degraded ? 1 : 0 });
+      if (knownLink(gpu.link)) degraded.samples.push({ labels: { pci: gpu.pci, role: 'gpu' }, value: judgePcie(gpu.pci, 'gpu', gpu.link).degraded ? 1 : 0 });
     }
     scanDuration.samples.push({ labels: {}, value: snapshot.durationMs / 1000 });
     lastScan.samples.push({ labels: {}, value: snapshot.takenAtMs / 1000 });
