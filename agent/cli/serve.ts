@@ -20,9 +20,9 @@ import { fullScan, rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { bump, createAgentState, type AgentState } from '../state.ts';
 import { watchConfig, watchDirs, type Closable } from '../watch/files.ts';
-import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
+import { startLinkMonitor, type LinkEvent, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
-import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
+import { startUeventMonitor, type Uevent, type UeventMonitor } from '../watch/uevent.ts';
 import { createVirtualNetdevFilter } from '../watch/virtual-netdevs.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { derive } from '../view/derive.ts';
@@ -183,12 +183,14 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   if (opts.monitors) {
     // virtual netdevs (pod veths) come and go with every pod: their events do not trigger scans
     const virtual = createVirtualNetdevFilter(sys, () => state.snapshot);
-    link = startLinkMonitor({ onEvent: (ev) => {
-        if (!virtual.link(ev)) loop.trigger('netlink');
-      }, onResync: () => loop.trigger('netlink'), log });
-    uevent = startUeventMonitor({ onEvent: (ev) => {
-        if (!virtual.uevent(ev)) loop.trigger('uevent');
-      }, onResync: () => loop.trigger('uevent'), log });
+    const onLink = (ev: LinkEvent) => {
+      if (!virtual.link(ev)) loop.trigger('netlink');
+    };
+    const onUevent = (ev: Uevent) => {
+      if (!virtual.uevent(ev)) loop.trigger('uevent');
+    };
+    link = startLinkMonitor({ onEvent: onLink, onResync: () => loop.trigger('netlink'), log });
+    uevent = startUeventMonitor({ onEvent: onUevent, onResync: () => loop.trigger('uevent'), log });
   }
 
   function applyConfig(next: Config, source: string): void {
