@@ -45,7 +45,7 @@ export const SCANNERS: readonly Scanner[] = [
   },
   { name: 'infiniband', run: (ctx, p) => void (p.rdmaDevices = scanInfiniband(ctx)) },
   { name: 'sriov', run: (ctx, p) => void (p.pfs = scanSriov(ctx, p.pci, p.netdevs, p.rdmaDevices)) },
-  { name: 'gpu', run: (_ctx, p) => void (p.gpus = scanGpus(p.pci)) },
+  { name: 'gpu', run: (ctx, p) => void (p.gpus = scanGpus(p.pci, ctx)) },
   { name: 'host', run: (ctx, p) => void (p.host = scanHost(ctx)) },
 ];
 
