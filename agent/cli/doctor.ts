@@ -13,6 +13,8 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
+import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
 
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
@@ -32,10 +34,12 @@ export interface DoctorJson {
   firstFailing: CheckResult | null;
   ready: boolean;
   summary: CheckSummary;
+  /** Pods holding VFs or GPUs, with their rails and alignment; null when the kubelet could not be asked. */
+  pods: PodRails[] | null;
 }
 
-export function doctorJson(report: CheckReport): DoctorJson {
-  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report) };
+export function doctorJson(report: CheckReport, pods: PodRails[] | null = null): DoctorJson {
+  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report), pods };
 }
 
 const COLOURS: Record<CheckStatus, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', skip: '\x1b[2m' };
@@ -46,6 +50,8 @@ export interface TextOptions {
   color: boolean;
   /** Detail lines shown per check (default 12); --json lists all. */
   maxDetails?: number;
+  /** The per-pod section (pods holding VFs or GPUs); null: the kubelet could not be asked; undefined: left out. */
+  pods?: PodRails[] | null;
 }
 
 export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions): string {
@@ -70,6 +76,13 @@ export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: Te
       if (r.remediation !== undefined && (r.status === 'fail' || r.status === 'warn')) out.push(`       fix: ${r.remediation}`);
     }
   }
+  if (opts.pods !== undefined) {
+    out.push('');
+    out.push(bold('Pods on rails (kubelet pod-resources)'));
+    if (opts.pods === null) out.push('  unknown: the kubelet pod-resources API could not be asked');
+    else if (opts.pods.length === 0) out.push('  no pod holds VFs or GPUs of this host');
+    else for (const line of podRailsText(opts.pods)) out.push(`  ${line}`);
+  }
   const s = summarize(report);
   out.push('');
   out.push(`Summary: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail, ${s.skip} skip`);
@@ -91,7 +104,7 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level', 'pod-resources-socket'], bools: ['json'] });
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level', 'pod-resources-socket', 'ip-link-json'], bools: ['json'] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
@@ -99,9 +112,13 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
-  const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
-  const report = runChecks({ snapshot, config, probes, allocation });
-  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');
-  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }));
+  const ipLinkJson = args.values['ip-link-json'];
+  const vfSource = ipLinkJson !== undefined ? createFileVfInfoSource(ipLinkJson) : createIpVfInfoSource();
+  const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
+  if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
+  const report = runChecks({ snapshot, config, probes, allocation, vfInfo });
+  const pods = allocation.allocations === undefined ? null : podRails(snapshot, allocation.allocations);
+  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods), null, 2) + '\n');
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods }));
   return exitCodeFor(report);
 }

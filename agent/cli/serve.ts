@@ -15,6 +15,8 @@ import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/rec
 import { createLogger, type Logger } from '../log.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
+import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
+import { createMetricsRenderer } from '../metrics/render.ts';
 import { scanNode, type ScanOptions } from '../scan/registry.ts';
 import { rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -46,6 +48,8 @@ export interface ServeOptions {
   scanners?: ScanOptions['scanners'];
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
+  /** Where the PFs' netlink VF lists come from (default: `ip -j -s -d link show`); a recorded answer on fixture hosts. */
+  vfInfo?: VfInfoSource;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
   kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
 }
@@ -75,6 +79,31 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let waiters: (() => void)[] = [];
 
   const podResources = createAllocationSource({ socketPath: opts.podResourcesSocket, log });
+  const loggedVfIssues = new Set<string>();
+  /** Counts and logs (each kind once) what a VF netlink read skipped; shared by scans and scrapes. */
+  function recordVfIssues(reading: VfInfoReading): void {
+    for (const issue of reading.issues) {
+      bump(state.scanErrorsTotal, 'vf-netlink');
+      const key = `${issue.path}:${issue.code}`;
+      if (loggedVfIssues.has(key) || loggedVfIssues.size >= MAX_LOGGED_ISSUES) continue;
+      loggedVfIssues.add(key);
+      log.warn('VF netlink list incomplete', { path: issue.path, code: issue.code, detail: issue.detail });
+    }
+  }
+  const rawVfInfo = opts.vfInfo ?? createIpVfInfoSource({ log });
+  // one child process serves a scan and every scrape within a second of it
+  const vfInfoCoalesced = coalesce(rawVfInfo, 1000);
+  let lastCounted: VfInfoReading | undefined;
+  const vfInfo: VfInfoSource = {
+    async read() {
+      const reading = await vfInfoCoalesced.read();
+      if (reading !== lastCounted) {
+        lastCounted = reading;
+        recordVfIssues(reading);
+      }
+      return reading;
+    },
+  };
 
   const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
   let nodeName = resolveNodeName(opts.nodeName, opts.env);
@@ -140,7 +169,9 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
-      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
+      const vfReading = await vfInfo.read();
+      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation, vfInfo: vfReading });
+      state.vfInfo = vfReading;
       state.snapshot = snapshot;
       state.checks = checks;
       state.config = config;
@@ -154,7 +185,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     for (const resolve of w) resolve();
   }
 
-  const http = await startHttpServer({ listen: opts.listen, state: () => state, log });
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, render: createMetricsRenderer({ vfInfo }) });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
@@ -239,7 +270,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 }
 
 const SERVE_FLAGS = {
-  values: ['sysfs', 'procfs', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name'],
+  values: ['sysfs', 'procfs', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name', 'ip-link-json'],
   bools: ['no-kube', 'no-monitors'],
 } as const;
 
@@ -274,6 +305,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     ...(args.values['node-name'] !== undefined ? { nodeName: args.values['node-name'] } : {}),
     noKube: args.bools.has('no-kube'),
     monitors: !args.bools.has('no-monitors'),
+    ...(args.values['ip-link-json'] !== undefined ? { vfInfo: createFileVfInfoSource(args.values['ip-link-json']) } : {}),
     log,
     env: process.env,
   });

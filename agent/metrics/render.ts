@@ -20,6 +20,9 @@ import { SCANNER_NAMES } from '../scan/registry.ts';
 import type { AgentState, AllocationView } from '../state.ts';
 import { pciFromDeviceId, vfOwners, type VfOwner } from '../topology/vf-owners.ts';
 import { writeExactFamilies, type ExactFamily, type ExactSample, type LabelSet } from './exposition.ts';
+import type { VfInfoReading, VfInfoSource } from '../netlink/vf-info.ts';
+import { vfConfigFamily, vfCounterFamilies } from '../netlink/vf-metrics.ts';
+import { podFamilies } from '../pods/metrics.ts';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -40,6 +43,11 @@ export interface MetricsRenderer {
 export interface MetricsRendererOptions {
   /** The standard process_* and nodejs_* metrics (process-metrics.ts; default true). */
   defaultMetrics?: boolean;
+  /**
+   * Where the per-VF counters are read at scrape time (a coalesced netlink read); without it they come from the
+   * state's latest VF reading.
+   */
+  vfInfo?: VfInfoSource;
 }
 
 interface GaugeSample {
@@ -395,9 +403,10 @@ export async function renderSnapshotPart(
   allocation: AllocationView,
   checks: CheckReport | undefined,
   config: Config,
+  vfInfo?: VfInfoReading,
 ): Promise<string> {
   const gauges = await renderGauges(snapshotGauges(snapshot, allocation, checks, config));
-  return gauges + writeExactFamilies(counterFamilies(snapshot));
+  return gauges + writeExactFamilies([vfConfigFamily(snapshot, vfInfo), ...podFamilies(snapshot, allocation.allocations)]) + writeExactFamilies(counterFamilies(snapshot));
 }
 
 interface CacheKey {
@@ -405,10 +414,11 @@ interface CacheKey {
   allocation: AllocationView;
   checks: CheckReport | undefined;
   config: Config;
+  vfInfo: VfInfoReading | undefined;
 }
 
 function sameKey(a: CacheKey, b: CacheKey): boolean {
-  return a.snapshot === b.snapshot && a.allocation === b.allocation && a.checks === b.checks && a.config === b.config;
+  return a.snapshot === b.snapshot && a.allocation === b.allocation && a.checks === b.checks && a.config === b.config && a.vfInfo === b.vfInfo;
 }
 
 /** A long-lived registry whose collect() functions read the state being rendered. */
@@ -472,9 +482,9 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
   let cached: { key: CacheKey; part: Promise<RenderedPart> } | undefined;
 
   function snapshotPart(state: AgentState): Promise<RenderedPart> {
-    const key: CacheKey = { snapshot: state.snapshot, allocation: state.allocation, checks: state.checks, config: state.config };
+    const key: CacheKey = { snapshot: state.snapshot, allocation: state.allocation, checks: state.checks, config: state.config, vfInfo: state.vfInfo };
     if (cached === undefined || !sameKey(cached.key, key)) {
-      const promise = renderSnapshotPart(key.snapshot, key.allocation, key.checks, key.config).then(part);
+      const promise = renderSnapshotPart(key.snapshot, key.allocation, key.checks, key.config, key.vfInfo).then(part);
       cached = { key, part: promise };
       // a failed render is not cached
       promise.catch(() => {
@@ -486,10 +496,12 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
 
   return {
     async render(state) {
-      const first = await snapshotPart(state);
+      const [first, vfReading] = await Promise.all([snapshotPart(state), options.vfInfo !== undefined && state.snapshot !== undefined ? options.vfInfo.read() : Promise.resolve(state.vfInfo)]);
       current = state;
       const liveText = await live.metrics();
-      return [first, part(liveText)];
+      // per-VF counters: read now (coalesced, bounded), laid out on the latest snapshot's VFs
+      const fresh = part(writeExactFamilies(vfCounterFamilies(state.snapshot, vfReading)));
+      return [first, fresh, part(liveText)];
     },
   };
 }

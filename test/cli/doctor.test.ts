@@ -33,7 +33,7 @@ function fixture(opts: DgxOptions, doc: Record<string, unknown> = {}): { host: F
   const configFile = join(host.root, 'railwatch.yaml');
   writeFileSync(configFile, JSON.stringify(fileDoc, null, 2));
   writeBridgeConfigs(host, configWith(dirs, doc), () => acsConfig(0));
-  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile] };
+  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--ip-link-json', host.ipLinkFile] };
 }
 
 function hasIommu(): boolean {
@@ -91,7 +91,7 @@ test('exit 0 when every check passes (skips allowed)', () => {
   const { args } = fixture({}, { desiredVfs: 2, hugepages: { size: '1Gi', count: 8, perNuma: true } });
   const r = doctor(args);
   assert.equal(r.code, 0, r.stdout);
-  assert.match(r.stdout, /Summary: 25 pass, 0 warn, 0 fail, 1 skip\nNo step fails: the setup chain is ready\.\n$/);
+  assert.match(r.stdout, /Summary: 27 pass, 0 warn, 0 fail, 3 skip\nNo step fails: the setup chain is ready\.\n$/);
 });
 
 test('exit 1 with only a warning', () => {

@@ -8,7 +8,8 @@ import { validateConfig } from '../../agent/config/config.ts';
 import { startHttpServer } from '../../agent/http/server.ts';
 import { silentLogger } from '../../agent/log.ts';
 import { bump } from '../../agent/state.ts';
-import { buildDgxHost } from '../helpers/fixture-host.ts';
+import { buildDgxHost, dgxGpuUuid } from '../helpers/fixture-host.ts';
+import { vfInfoOf } from '../checks/helpers.ts';
 import { CATALOGUE_LINTS, normaliseScrape, promtoolCheck, sampleChecks, stateFor } from './exposition-helpers.ts';
 
 const GOLDEN = join(import.meta.dirname, '../golden/dgx-2rail.prom');
@@ -22,8 +23,12 @@ test('golden scrape of a 2-rail fixture host', async (t) => {
   host.write(`${host.devPath('0000:1d:00.0')}/current_link_width`, '8');
   const state = stateFor(host, validateConfig({ desiredVfs: { all: 4, rails: { '1': 6 } } }));
   state.checks = sampleChecks();
+  state.vfInfo = vfInfoOf(host);
   state.allocation = {
-    allocations: [{ resourceName: 'nvidia.com/rail1_vfs', deviceId: '0000:1e:00.4', pod: 'trainer-0', namespace: 'ml', container: 'worker' }],
+    allocations: [
+      { resourceName: 'nvidia.com/gpu', deviceId: dgxGpuUuid(1), pod: 'trainer-0', namespace: 'ml', container: 'worker' },
+      { resourceName: 'nvidia.com/rail1_vfs', deviceId: '0000:1e:00.4', pod: 'trainer-0', namespace: 'ml', container: 'worker' },
+    ],
     allocatable: [
       { resourceName: 'nvidia.com/rail0_vfs', deviceIds: ['0000:16:00.2', '0000:16:00.3', '0000:16:00.4', '0000:16:00.5'] },
       { resourceName: 'nvidia.com/rail1_vfs', deviceIds: ['0000:1e:00.2', '0000:1e:00.3', '0000:1e:00.4', '0000:1e:00.5'] },
