@@ -67,7 +67,7 @@ test('doctor on the real /sys and /proc of this machine', () => {
 test('doctor --json on the real machine has the documented shape', () => {
   const r = doctor(['--json']);
   const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(doc).sort(), ['firstFailing', 'ready', 'results', 'summary']);
+  assert.deepEqual(Object.keys(doc).sort(), ['firstFailing', 'pods', 'ready', 'results', 'summary']);
   const results = doc['results'] as Record<string, unknown>[];
   assert.deepEqual(
     results.map((x) => x['id']),
