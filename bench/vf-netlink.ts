@@ -11,6 +11,8 @@ import { vfConfigFamily, vfCounterFamilies } from '../agent/netlink/vf-metrics.t
 import { joinVfLinks } from '../agent/netlink/vf-view.ts';
 import { scanNode } from '../agent/scan/registry.ts';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
+import { emptyProbes } from '../agent/checks/probe.ts';
+import { derive } from '../agent/view/derive.ts';
 
 const READS = Number(process.env['BENCH_READS'] ?? 40);
 
@@ -34,7 +36,8 @@ async function timeReads(source: VfInfoSource, after: (r: Awaited<ReturnType<VfI
 
 const host = buildDgxHost({ rails: 8, vfsPerPf: 128, totalVfs: 128, vfNetdevsInHost: 2 });
 try {
-  const snapshot = scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config: defaultConfig() });
+  const config = defaultConfig();
+  const snapshot = scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config });
   const text = readFileSync(host.ipLinkFile, 'utf8');
   const bytes = statSync(host.ipLinkFile).size;
   const vfs = parseIpLinkJson(text).links.reduce((n, l) => n + l.vfs.length, 0);
@@ -43,7 +46,7 @@ try {
     const t0 = performance.now();
     const r = { ...parseIpLinkJson(text), takenAtMs: 0, durationMs: 0 };
     joinVfLinks(snapshot, r);
-    writeExactFamilies([...vfCounterFamilies(snapshot, r), vfConfigFamily(snapshot, r)]);
+    writeExactFamilies([...vfCounterFamilies(snapshot, r), vfConfigFamily(derive(snapshot, {}, emptyProbes(config), config, r))]);
     parse.push(performance.now() - t0);
   }
   const render = (r: Awaited<ReturnType<VfInfoSource['read']>>) => void writeExactFamilies(vfCounterFamilies(snapshot, r));

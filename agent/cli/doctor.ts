@@ -15,6 +15,7 @@ import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
 import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
+import { derive } from '../view/derive.ts';
 
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
@@ -116,8 +117,9 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const vfSource = ipLinkJson !== undefined ? createFileVfInfoSource(ipLinkJson) : createIpVfInfoSource();
   const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
   if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
-  const report = runChecks({ snapshot, config, probes, allocation, vfInfo });
-  const pods = allocation.allocations === undefined ? null : podRails(snapshot, allocation.allocations);
+  const view = derive(snapshot, allocation, probes, config, vfInfo);
+  const report = runChecks(view);
+  const pods = view.pods === undefined ? null : [...view.pods];
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods), null, 2) + '\n');
   else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods }));
   return exitCodeFor(report);

@@ -26,6 +26,7 @@ import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
 import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { derive } from '../view/derive.ts';
 
 /** A full scan at least every this many interval scans, even when the cheap rescan sees no structural change. */
 export const FULL_SCAN_EVERY = 6;
@@ -178,13 +179,15 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
       const vfReading = await vfInfo.read();
-      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation, vfInfo: vfReading });
+      const view = derive(snapshot, state.allocation, probes, config, vfReading);
+      const checks = runChecks(view);
       state.vfInfo = vfReading;
       state.snapshot = snapshot;
+      state.view = view;
       state.checks = checks;
       state.config = config;
       bump(state.scansTotal, trigger);
-      const obs = observation(snapshot, checks, state.allocation);
+      const obs = observation(view, checks);
       sync.update(kubeDesired(prevObs, obs, config, log));
       prevObs = obs;
     }

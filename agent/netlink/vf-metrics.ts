@@ -3,6 +3,7 @@
 // and a VF whose PF driver reports no VF statistics has no counter series at all (never a 0).
 import type { NodeSnapshot, Pf } from '../model.ts';
 import type { ExactFamily, ExactSample } from '../metrics/exposition.ts';
+import type { NodeView } from '../view/derive.ts';
 import type { VfInfoReading, VfStats } from './vf-info.ts';
 import { joinVfLinks } from './vf-view.ts';
 
@@ -51,14 +52,13 @@ function onOff(v: boolean | undefined): string {
   return v === undefined ? '' : v ? 'on' : 'off';
 }
 
-/** railwatch_vf_config_info: the VF's admin settings as the PF driver reports them, valued 1. */
-export function vfConfigFamily(snapshot: NodeSnapshot | undefined, reading: VfInfoReading | undefined): ExactFamily {
+/** railwatch_vf_config_info: the VF's admin settings as the PF driver reports them (NodeView.vfAdmin), valued 1. */
+export function vfConfigFamily(view: NodeView | undefined): ExactFamily {
   const samples: ExactSample[] = [];
-  if (snapshot !== undefined) {
-    const view = joinVfLinks(snapshot, reading);
-    for (const pf of snapshot.pfs) {
+  if (view !== undefined) {
+    for (const pf of view.snapshot.pfs) {
       for (const vf of pf.vfs) {
-        const link = view.byPci.get(vf.pci)?.link;
+        const link = view.vfAdmin.byPci.get(vf.pci)?.link;
         if (link === undefined) continue;
         samples.push({
           labels: {

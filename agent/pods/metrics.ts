@@ -1,16 +1,15 @@
 // Per-pod rail gauges: series only for pods that hold VFs of this host's PFs or GPUs, and only while the kubelet
 // could be asked (an unknown allocation gives no series, not zeros).
 import type { ExactFamily, ExactSample } from '../metrics/exposition.ts';
-import type { NodeSnapshot } from '../model.ts';
-import type { DeviceOwner } from '../topology/vf-owners.ts';
-import { podRails } from './alignment.ts';
+import type { PodRails } from './alignment.ts';
 
-export function podFamilies(snapshot: NodeSnapshot | undefined, allocations: readonly DeviceOwner[] | undefined): ExactFamily[] {
+/** `pods`: NodeView.pods (undefined while the kubelet cannot be asked: no series). */
+export function podFamilies(pods: readonly PodRails[] | undefined): ExactFamily[] {
   const rails: ExactSample[] = [];
   const gpus: ExactSample[] = [];
   const aligned: ExactSample[] = [];
-  if (snapshot !== undefined && allocations !== undefined) {
-    for (const p of podRails(snapshot, allocations)) {
+  if (pods !== undefined) {
+    for (const p of pods) {
       const labels = { namespace: p.namespace, pod: p.pod };
       rails.push({ labels, value: BigInt(p.vfRails.length) });
       gpus.push({ labels, value: BigInt(p.gpus.length) });

@@ -11,6 +11,7 @@ import { scanNode } from '../../agent/scan/registry.ts';
 import type { AllocationView } from '../../agent/state.ts';
 import { parseIpLinkJson, type VfInfoReading } from '../../agent/netlink/vf-info.ts';
 import { HostFs } from '../../agent/sysfs/host-fs.ts';
+import { derive } from '../../agent/view/derive.ts';
 import type { FixtureHost } from '../helpers/fixture-host.ts';
 
 export const UNKNOWN_ALLOCATION: AllocationView = { error: 'kubelet not queried' };
@@ -91,7 +92,7 @@ export function vfInfoOf(host: FixtureHost): VfInfoReading | undefined {
 export function check(host: FixtureHost, config: Config, allocation: AllocationView = UNKNOWN_ALLOCATION): CheckReport {
   const snapshot = scan(host, config);
   const vfInfo = vfInfoOf(host);
-  return runChecks({ snapshot, config, probes: probesFor(host, config, snapshot), allocation, ...(vfInfo !== undefined ? { vfInfo } : {}) });
+  return runChecks(derive(snapshot, allocation, probesFor(host, config, snapshot), config, vfInfo));
 }
 
 export function resultOf(report: CheckReport, id: string): CheckResult {

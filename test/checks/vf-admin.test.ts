@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runChecks } from '../../agent/checks/run.ts';
+import { derive } from '../../agent/view/derive.ts';
 import type { AllocationView } from '../../agent/state.ts';
 import { buildBroadcomHost, buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
 import { check, configWith, probesFor, resultOf, scan, UNKNOWN_ALLOCATION } from './helpers.ts';
@@ -34,9 +35,9 @@ describe('vf-link-state', () => {
     const host = buildDgxHost({ rails: 1, vfsPerPf: 2 });
     t.after(() => host.cleanup());
     const snapshot = scan(host, config);
-    const base = { snapshot, config, probes: probesFor(host, config, snapshot), allocation: UNKNOWN_ALLOCATION };
-    assert.match(resultOf(runChecks(base), 'vf-link-state').finding, /were not read/);
-    const failed = runChecks({ ...base, vfInfo: { links: [], issues: [], takenAtMs: 0, durationMs: 0, error: 'ENOENT: ip not found' } });
+    const probes = probesFor(host, config, snapshot);
+    assert.match(resultOf(runChecks(derive(snapshot, UNKNOWN_ALLOCATION, probes, config)), 'vf-link-state').finding, /were not read/);
+    const failed = runChecks(derive(snapshot, UNKNOWN_ALLOCATION, probes, config, { links: [], issues: [], takenAtMs: 0, durationMs: 0, error: 'ENOENT: ip not found' }));
     assert.deepEqual([resultOf(failed, 'vf-mac-unique').status, resultOf(failed, 'vf-mac-unique').finding], ['skip', "the PFs' netlink VF lists could not be read (ENOENT: ip not found)"]);
   });
 });

@@ -1,7 +1,6 @@
 // Step 12: pods on their rails. From the kubelet's pod-resources allocations alone (no API server): every pod that
 // holds both GPUs and VFs has a VF on each of its GPUs' rails and a GPU on each of its VFs' rails. The Topology
 // Manager aligns NUMA nodes, not PCIe switches, so a pod can get GPUs 0-3 and the VFs of rails 4-7 on one NUMA node.
-import { podRails } from '../../pods/alignment.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
 
@@ -23,9 +22,8 @@ function run(input: CheckInput): CheckResult[] {
   const r = resultsFor(STEP);
   const failed = failedScanner(input, 'pci', 'sriov', 'gpu');
   if (failed) return [r.skip(POD_RAIL_ALIGNMENT, `the ${failed} scanner failed: GPUs, VFs and rails unknown`)];
-  const allocations = input.allocation.allocations;
-  if (allocations === undefined) return [r.skip(POD_RAIL_ALIGNMENT, `pod allocations unknown (${input.allocation.error ?? 'kubelet not queried'})`)];
-  const pods = podRails(input.snapshot, allocations);
+  const pods = input.pods;
+  if (pods === undefined) return [r.skip(POD_RAIL_ALIGNMENT, `pod allocations unknown (${input.allocation.error ?? 'kubelet not queried'})`)];
   const both = pods.filter((p) => p.vfs.length > 0 && p.gpus.length > 0);
   if (both.length === 0) return [r.pass(POD_RAIL_ALIGNMENT, `${plural(pods.length, 'pod')} hold VFs or GPUs; none holds both`)];
   const off = both.filter((p) => !p.aligned);

@@ -1,9 +1,8 @@
 // Step 5 (NIC driver and VFs), the VF as the kernel sees it: admin link state and InfiniBand GUIDs of the VFs pods
 // hold, and MAC addresses unique per PF, from the PFs' netlink VF lists. They sit in step 5 because they are VF
 // configuration on the PF (set with `ip link set <pf> vf N ...` or by the SR-IOV operator), judged with the VFs.
-import { joinVfLinks, isZeroAddress, type VfAdmin } from '../../netlink/vf-view.ts';
+import { isZeroAddress, type VfAdmin } from '../../netlink/vf-view.ts';
 import type { Pf } from '../../model.ts';
-import { vfOwners } from '../../topology/vf-owners.ts';
 import type { CheckResult } from '../types.ts';
 import { listText, plural, resultsFor, type CheckDefinition, type CheckInput } from '../step.ts';
 
@@ -59,15 +58,13 @@ export function vfAdminResults(input: CheckInput, judged: readonly Pf[]): CheckR
   const reading = input.vfInfo;
   if (reading === undefined) return VF_ADMIN_CHECKS.map((d) => r.skip(d, 'the PFs\' netlink VF lists were not read'));
   if (reading.error !== undefined) return VF_ADMIN_CHECKS.map((d) => r.skip(d, `the PFs' netlink VF lists could not be read (${reading.error})`));
-  const view = joinVfLinks(input.snapshot, reading);
   const pfs = new Set(judged);
-  const admins = [...view.byPci.values()].filter((a) => pfs.has(a.pf));
+  const admins = [...input.vfAdmin.byPci.values()].filter((a) => pfs.has(a.pf));
   if (admins.length === 0) {
     const why = judged.some((pf) => pf.vfs.length > 0) ? 'no rail PF netdev lists its VFs (no netdev in this namespace, or the driver lists none)' : 'no VFs on any rail PF';
     return VF_ADMIN_CHECKS.map((d) => r.skip(d, why));
   }
-  const allocations = input.allocation.allocations;
-  const owners = allocations === undefined ? undefined : vfOwners(input.snapshot, allocations);
+  const owners = input.vfOwners;
   const heldBy = (a: VfAdmin) => {
     const o = owners?.get(a.vf.pci);
     return o === undefined ? undefined : `${o.namespace}/${o.pod}`;
