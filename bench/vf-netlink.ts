@@ -5,10 +5,9 @@
 // and p99 over BENCH_READS reads (default 40).
 import { readFileSync, statSync } from 'node:fs';
 import { defaultConfig } from '../agent/config/config.ts';
-import { writeExactFamilies } from '../agent/metrics/exposition.ts';
+import { writeFamilies } from '../agent/metrics/exposition.ts';
 import { createFileVfInfoSource, createIpVfInfoSource, parseIpLinkJson, type VfInfoSource } from '../agent/netlink/vf-info.ts';
-import { vfConfigFamily, vfCounterFamilies } from '../agent/netlink/vf-metrics.ts';
-import { joinVfLinks } from '../agent/netlink/vf-view.ts';
+import { VF_CONFIG_FAMILY, vfCounterText } from '../agent/netlink/vf-metrics.ts';
 import { scanNode } from '../agent/scan/registry.ts';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 import { emptyProbes } from '../agent/checks/probe.ts';
@@ -45,11 +44,11 @@ try {
   for (let i = 0; i < READS; i++) {
     const t0 = performance.now();
     const r = { ...parseIpLinkJson(text), takenAtMs: 0, durationMs: 0 };
-    joinVfLinks(snapshot, r);
-    writeExactFamilies([...vfCounterFamilies(snapshot, r), vfConfigFamily(derive(snapshot, {}, emptyProbes(config), config, r))]);
+    vfCounterText(snapshot, r);
+    writeFamilies([VF_CONFIG_FAMILY], { view: derive(snapshot, {}, emptyProbes(config), config, r), config, allocation: {}, checks: undefined });
     parse.push(performance.now() - t0);
   }
-  const render = (r: Awaited<ReturnType<VfInfoSource['read']>>) => void writeExactFamilies(vfCounterFamilies(snapshot, r));
+  const render = (r: Awaited<ReturnType<VfInfoSource['read']>>) => void vfCounterText(snapshot, r);
   const file = await timeReads(createFileVfInfoSource(host.ipLinkFile), render);
   const child = await timeReads(createIpVfInfoSource({ command: ['cat', host.ipLinkFile] }), render);
   const ip = await timeReads(createIpVfInfoSource());

@@ -13,10 +13,11 @@ import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createMetricsRenderer } from '../metrics/render.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
-import { createMetricsRenderer } from '../metrics/render.ts';
+import { createVfCounterSource } from '../netlink/vf-metrics.ts';
 import { scanNode, type ScanOptions } from '../scan/registry.ts';
 import { rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -91,20 +92,9 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       log.warn('VF netlink list incomplete', { path: issue.path, code: issue.code, detail: issue.detail });
     }
   }
-  const rawVfInfo = opts.vfInfo ?? createIpVfInfoSource({ log });
-  // one child process serves a scan and every scrape within a second of it
-  const vfInfoCoalesced = coalesce(rawVfInfo, 1000);
-  let lastCounted: VfInfoReading | undefined;
-  const vfInfo: VfInfoSource = {
-    async read() {
-      const reading = await vfInfoCoalesced.read();
-      if (reading !== lastCounted) {
-        lastCounted = reading;
-        recordVfIssues(reading);
-      }
-      return reading;
-    },
-  };
+  // one child process serves a scan and the scrapes around it: a reading at most 200 ms old is reused, and concurrent
+  // callers share the read in flight (the fresh reader coalesces scrapes at 100 ms on top)
+  const vfInfo = coalesce(opts.vfInfo ?? createIpVfInfoSource({ log }), 200);
 
   const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
   let nodeName = resolveNodeName(opts.nodeName, opts.env);
@@ -179,6 +169,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
       const vfReading = await vfInfo.read();
+      // what the scan's read skipped counts as scan errors; the scrapes' skips count in railwatch_scrape_read_errors_total
+      recordVfIssues(vfReading);
       const view = derive(snapshot, state.allocation, probes, config, vfReading);
       const checks = runChecks(view);
       state.vfInfo = vfReading;
@@ -186,6 +178,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       state.view = view;
       state.checks = checks;
       state.config = config;
+      // the structural part of /metrics is rendered now, not by the first scrape after the scan
+      renderer.prepare(state);
       bump(state.scansTotal, trigger);
       const obs = observation(view, checks);
       sync.update(kubeDesired(prevObs, obs, config, log));
@@ -196,7 +190,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     for (const resolve of w) resolve();
   }
 
-  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName, render: createMetricsRenderer({ vfInfo }) });
+  const renderer = createMetricsRenderer({ log, freshSources: [createVfCounterSource(vfInfo)] });
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName, render: renderer });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
