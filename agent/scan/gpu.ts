@@ -1,38 +1,43 @@
-// GPU scanner: display/3D-controller PCI functions of any vendor, with their PCIe position.
-import type { Gpu, PciFunction } from '../model.ts';
-import { comparePciAddress, gpuVendorName, isGpuClass } from '../parse/values.ts';
+// The NVIDIA GPU scanner (procfs): /proc/driver/nvidia/gpus/<pci>/information, for each GPU's UUID (`GPU UUID:`),
+// the name the NVIDIA device plugin gives the GPU in the kubelet's pod-resources API. The GPUs themselves come from
+// the PCI records (assemble.ts); this adds what only the driver knows. Absent without the NVIDIA driver: no issue.
+import { parsePciAddress } from '../parse/values.ts';
 import { Reader, type ScanContext } from './context.ts';
-import { isDegraded } from './pci.ts';
+import { collect, type GpuRecords } from './records.ts';
 
-/** The `GPU UUID:` line of /proc/driver/nvidia/gpus/<pci>/information; undefined when absent or not a UUID (`??`). */
+const DIR = 'driver/nvidia/gpus';
+
+/** The `GPU UUID:` line of an `information` file; undefined when absent or not a UUID (`??` while the GPU is lost). */
 export function parseNvidiaGpuUuid(text: string): string | undefined {
   const m = /^GPU UUID:\s*(\S+)\s*$/m.exec(text);
   const v = m?.[1];
   return v !== undefined && /^GPU-[0-9a-fA-F-]{8,}$/.test(v) ? v : undefined;
 }
 
-export function scanGpus(pci: readonly PciFunction[], ctx?: ScanContext): Gpu[] {
-  const r = ctx === undefined ? undefined : new Reader(ctx, 'gpu');
-  const out: Gpu[] = [];
-  for (const fn of pci) {
-    if (fn.physfn !== undefined || !isGpuClass(fn.class, fn.vendor)) continue;
-    const vendorName = gpuVendorName(fn.vendor);
-    // A VGA controller of a non-GPU vendor (BMC graphics such as ASPEED 0x1a03, Matrox 0x102b) is not a GPU.
-    if (vendorName === 'other') continue;
-    const gpu: Gpu = { pci: fn.address, vendorName, upstream: fn.upstream, link: { ...fn.link, degraded: isDegraded(fn.link, 'gpu') } };
-    if (fn.vendor !== undefined) gpu.vendor = fn.vendor;
-    if (fn.device !== undefined) gpu.device = fn.device;
-    if (fn.class !== undefined) gpu.class = fn.class;
-    if (fn.driver !== undefined) gpu.driver = fn.driver;
-    if (fn.numaNode !== undefined) gpu.numaNode = fn.numaNode;
-    if (fn.hostBridge !== undefined) gpu.hostBridge = fn.hostBridge;
-    if (r !== undefined && vendorName === 'nvidia') {
-      // absent without the NVIDIA driver (or without /proc mounted): not an issue
-      const info = r.procText(`driver/nvidia/gpus/${fn.address}/information`, ['ENOENT', 'ENOTDIR']);
-      const uuid = info === undefined ? undefined : parseNvidiaGpuUuid(info);
-      if (uuid !== undefined) gpu.uuid = uuid;
+/** With `prev` (a cheap rescan) the UUIDs are reused: a GPU's UUID is fixed for its lifetime. */
+export function scanNvidiaGpus(ctx: ScanContext, prev?: GpuRecords): GpuRecords {
+  if (prev !== undefined) return prev;
+  const { value, issues } = collect(ctx, () => {
+    const r = new Reader(ctx, 'gpu');
+    const uuids: Record<string, string> = {};
+    const listing = ctx.proc.list(DIR);
+    if (!listing.ok) {
+      if (listing.code !== 'ENOENT' && listing.code !== 'ENOTDIR') r.issue(`proc:${DIR}`, listing.code);
+      return uuids;
     }
-    out.push(gpu);
-  }
-  return out.sort((a, b) => comparePciAddress(a.pci, b.pci));
+    for (const entry of listing.value.sort()) {
+      const pci = parsePciAddress(entry);
+      if (!pci.ok) {
+        r.issue(`proc:${DIR}/${entry}`, 'PARSE', pci.reason);
+        continue;
+      }
+      const text = r.procText(`${DIR}/${entry}/information`);
+      if (text === undefined) continue;
+      const uuid = parseNvidiaGpuUuid(text);
+      if (uuid === undefined) r.issue(`proc:${DIR}/${entry}/information`, 'PARSE', 'no GPU UUID line');
+      else uuids[pci.value] = uuid;
+    }
+    return uuids;
+  });
+  return { uuids: value, issues };
 }
