@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildDgxHost } from '../helpers/fixture-host.ts';
+import { buildDgxHost, dgxGpuUuid } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
 import { CATALOGUE_LINTS, normaliseScrape, promtoolCheck } from './exposition-helpers.ts';
 
@@ -23,7 +23,23 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
   host.write(`${host.devPath('0000:1d:00.0')}/current_link_width`, '8');
   const kubelet = await startPodResourcesServer({
     data: {
-      list: { podResources: [{ name: 'trainer-0', namespace: 'ml', containers: [{ name: 'worker', devices: [{ resourceName: 'nvidia.com/rail1_vfs', deviceIds: ['0000:1e:00.4'] }] }] }] },
+      list: {
+        podResources: [
+          {
+            name: 'trainer-0',
+            namespace: 'ml',
+            containers: [
+              {
+                name: 'worker',
+                devices: [
+                  { resourceName: 'nvidia.com/gpu', deviceIds: [dgxGpuUuid(1)] },
+                  { resourceName: 'nvidia.com/rail1_vfs', deviceIds: ['0000:1e:00.4'] },
+                ],
+              },
+            ],
+          },
+        ],
+      },
       allocatable: {
         devices: [
           { resourceName: 'nvidia.com/rail0_vfs', deviceIds: ['0000:16:00.2', '0000:16:00.3', '0000:16:00.4', '0000:16:00.5'] },
@@ -33,7 +49,8 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
     },
   });
   t.after(() => kubelet.close());
-  // the probes read the fixture's kubelet and CNI directories, never this machine's
+  // the probes read the fixture's kubelet and CNI directories (the default paths under the root above --sysfs),
+  // never this machine's
   const devicePlugins = join(host.root, 'var/lib/kubelet/device-plugins');
   const cni = join(host.root, 'etc/cni/net.d');
   mkdirSync(devicePlugins, { recursive: true });
@@ -41,12 +58,12 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
   const configFile = join(host.root, 'config.yaml');
   writeFileSync(
     configFile,
-    ['desiredVfs:', '  all: 4', '  rails:', '    "1": 6', 'kubelet:', `  devicePluginsDir: ${devicePlugins}`, 'cni:', `  confDir: ${cni}`, `  binDir: ${join(host.root, 'opt/cni/bin')}`, ''].join('\n'),
+    ['desiredVfs:', '  all: 4', '  rails:', '    "1": 6', ''].join('\n'),
   );
 
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--listen', '127.0.0.1:0', '--pod-resources-socket', kubelet.socketPath, '--interval', '3600', '--node-name', 'golden', '--log-level', 'info'],
+    [MAIN, 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--listen', '127.0.0.1:0', '--pod-resources-socket', kubelet.socketPath, '--interval', '3600', '--node-name', 'golden', '--log-level', 'info', '--ip-link-json', host.ipLinkFile],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
   );
   t.after(() => child.kill('SIGKILL'));
