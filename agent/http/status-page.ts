@@ -132,20 +132,24 @@ function railsSection(view: NodeView): string {
 
 function podsSection(view: NodeView): string {
   const out: string[] = ['<h2>Pods on rails</h2>'];
-  if (view.vfOwners === undefined) {
+  const pods = view.pods;
+  if (view.vfOwners === undefined || pods === undefined) {
     out.push(`<p id="pods">Unknown: the kubelet pod-resources API could not be asked${view.allocation.error === undefined ? '' : ` (${esc(view.allocation.error)})`}.</p>`);
     return out.join('');
   }
-  const held = [...view.vfByPci.values()].filter((v) => v.owner !== undefined);
-  if (held.length === 0) return out.concat('<p id="pods">No pod holds a VF of this node.</p>').join('');
-  held.sort((a, b) => `${a.owner!.namespace}/${a.owner!.pod}/${a.vf.pci}`.localeCompare(`${b.owner!.namespace}/${b.owner!.pod}/${b.vf.pci}`));
-  out.push('<table id="pods"><thead><tr><th>Pod</th><th>Resource</th><th>VF</th><th>PF</th><th>Rail</th></tr></thead><tbody>');
-  for (const v of held) {
-    const o = v.owner!;
-    const pf = view.pfByPci.get(v.pfPci);
+  if (pods.length === 0) return out.concat('<p id="pods">No pod holds a VF or a GPU of this node.</p>').join('');
+  const rails = (rs: readonly number[]) => (rs.length === 0 ? '' : `rails ${rs.join(', ')}`);
+  out.push('<table id="pods"><thead><tr><th>Pod</th><th>VFs</th><th>GPUs</th><th>Rails</th></tr></thead><tbody>');
+  for (const p of pods) {
+    const vfs = p.vfs.map((v) => `<code>${esc(v.pci)}</code> ${esc(v.pf)}${v.rail === undefined ? '' : ` rail ${esc(v.rail)}`} <small>${esc(v.resource)}</small>`).join('<br>');
+    const gpus = p.gpus.map((g) => `<code>${esc(g.pci ?? g.id)}</code>${g.rail === undefined ? '' : ` rail ${esc(g.rail)}`} <small>${esc(g.resource)}</small>`).join('<br>');
+    const verdict = p.aligned
+      ? `<span class="pass">aligned</span>`
+      : `<span class="fail">misaligned</span><br>${p.misaligned.map(esc).join('<br>')}`;
+    const unjudged = p.unjudged.length > 0 ? `<br><small>${p.unjudged.map(esc).join('<br>')}</small>` : '';
     out.push(
-      `<tr><td>${esc(o.namespace)}/${esc(o.pod)}</td><td>${esc(o.resourceName)}</td><td><code>${esc(v.vf.pci)}</code>${v.vf.netdev === undefined ? '' : ` ${esc(v.vf.netdev)}`}</td>` +
-        `<td>${esc(pf?.name ?? v.pfPci)}</td><td class="n">${esc(pf?.rail?.rail ?? '')}</td></tr>`,
+      `<tr data-pod="${esc(`${p.namespace}/${p.pod}`)}" data-aligned="${p.aligned}"><td>${esc(p.namespace)}/${esc(p.pod)}</td><td>${vfs}</td><td>${gpus}</td>` +
+        `<td>VFs: ${esc(rails(p.vfRails))}<br>GPUs: ${esc(rails(p.gpuRails))}<br>${verdict}${unjudged}</td></tr>`,
     );
   }
   out.push('</tbody></table>');

@@ -108,6 +108,9 @@ describe('status page', () => {
     const count = (html.match(/&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert\(2\)&gt;&amp;amp;/g) ?? []).length;
     assert.ok(count > 8 * 3 + checks.results.length * 3, `hostile values escaped: ${count}`);
     assert.match(html, /<table id="pods">/);
+    // the pod's rails come from the NodeView's pods-on-rails facts; one VF and no GPU is aligned
+    assert.equal(view.pods?.length, 1);
+    assert.match(html, /<tr data-pod="&lt;script&gt;[^"]*" data-aligned="true">/);
     const { view: _none, ...noView } = state;
     const before503 = renderStatusPage({ state: noView, nodeName: HOSTILE });
     assert.equal(before503.status, 503);
