@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScan, runScanYielding } from '../agent/scan/registry.ts';
-import { createScanWorker } from '../agent/scan/worker.ts';
+import { createScanWorker } from './scan-worker.ts';
 
 const args = process.argv.slice(2);
 const secIdx = args.indexOf('--seconds');

@@ -1,9 +1,9 @@
-// Scans on a worker thread: the main thread only receives the snapshot (structured clone) and freezes it. One scan
+// Scans on a worker thread (measured against the yielding scan by scan-stall.ts; the agent does not use it): the main thread only receives the snapshot (structured clone) and freezes it. One scan
 // at a time (the rescan loop never overlaps scans); the worker is unref'd, so it never keeps the process alive.
 import { Worker } from 'node:worker_threads';
-import type { NodeSnapshot } from '../model.ts';
-import { deepFreeze, type ScanOptions } from './registry.ts';
-import type { ScanRequest } from './scan-worker.ts';
+import type { NodeSnapshot } from '../agent/model.ts';
+import { deepFreeze, type ScanOptions } from '../agent/scan/registry.ts';
+import type { ScanRequest } from './scan-worker-thread.ts';
 
 export interface WorkerScanResult {
   snapshot: NodeSnapshot;
@@ -19,7 +19,7 @@ export interface ScanWorker {
 type Reply = { id: number; snapshot: NodeSnapshot; mode: 'cheap' | 'full'; reason?: string } | { id: number; error: string };
 
 export function createScanWorker(): ScanWorker {
-  const file = new URL(import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', import.meta.url);
+  const file = new URL('./scan-worker-thread.ts', import.meta.url);
   const worker = new Worker(file);
   worker.unref();
   let seq = 0;

@@ -1,8 +1,8 @@
-// The scan worker thread (see worker.ts): runs full scans and cheap rescans off the main event loop and keeps the
+// The scan worker thread (see scan-worker.ts): runs full scans and cheap rescans off the main event loop and keeps the
 // latest complete scan's records itself, so only the snapshot crosses to the main thread.
 import { parentPort } from 'node:worker_threads';
-import type { Scan, ScanOptions } from './registry.ts';
-import { fullScan, rescanNode } from './rescan.ts';
+import type { Scan, ScanOptions } from '../agent/scan/registry.ts';
+import { fullScan, rescanNode } from '../agent/scan/rescan.ts';
 
 export interface ScanRequest {
   id: number;
