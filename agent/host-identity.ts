@@ -1,9 +1,11 @@
-// Host identity from systeminformation, gathered once at start-up and never on the scan path.
+// Host identity, gathered once at start-up and never on the scan path: from systeminformation for the one-shot
+// commands (loaded only then: its ~40 modules cost resident memory for the life of the process), and for `serve`
+// from the files alone (DMI from the host sysfs, the CPU from the host procfs), which is what systeminformation
+// reads on Linux anyway.
 // Only answers that are true of the host when running in a container are kept: DMI system and BIOS data (read
 // from the shared /sys/class/dmi), the CPU (from /proc/cpuinfo) and the kernel release (uname is the host's).
 // The OS distribution is NOT kept: inside a container it describes the container image.
 import { release } from 'node:os';
-import si from 'systeminformation';
 import type { HostIdentity } from './model.ts';
 import type { Logger } from './log.ts';
 import { HostFs } from './sysfs/host-fs.ts';
@@ -34,6 +36,25 @@ export function dmiIdentity(sysfsRoot: string): Pick<HostIdentity, 'systemVendor
   return out;
 }
 
+/** The CPU from `/proc/cpuinfo`: the first `model name` and the count of logical CPUs (`processor` entries). */
+export function cpuIdentity(procfsRoot: string): Pick<HostIdentity, 'cpuBrand' | 'cpuCores'> {
+  const r = new HostFs(procfsRoot).read('cpuinfo');
+  const out: Pick<HostIdentity, 'cpuBrand' | 'cpuCores'> = {};
+  if (!r.ok) return out;
+  const brand = clean(/^model name\s*:\s*(.*)$/m.exec(r.value)?.[1]);
+  if (brand !== undefined) out.cpuBrand = brand;
+  const cores = r.value.match(/^processor\s*:/gm)?.length ?? 0;
+  if (cores > 0) out.cpuCores = cores;
+  return out;
+}
+
+/** Host identity from the host's files only (no systeminformation): what `serve` keeps. */
+export function fileIdentity(sysfsRoot: string, procfsRoot: string): HostIdentity {
+  const id: HostIdentity = { kernel: release(), ...dmiIdentity(sysfsRoot), ...cpuIdentity(procfsRoot) };
+  for (const k of Object.keys(id) as (keyof HostIdentity)[]) if (id[k] === undefined) delete id[k];
+  return id;
+}
+
 export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeoutMs = 5000): Promise<HostIdentity> {
   const id: HostIdentity = { kernel: release() };
   let timer: NodeJS.Timeout | undefined;
@@ -44,6 +65,7 @@ export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeou
   // the lookup fills its own object, copied only when it wins the race: a late answer never touches `id`
   const found: HostIdentity = {};
   const work = (async () => {
+    const { default: si } = await import('systeminformation');
     const [system, bios, cpu] = await Promise.all([si.system(), si.bios(), si.cpu()]);
     const id = found;
     // In a container systeminformation reports the model as "Docker Container" and no vendor: that describes

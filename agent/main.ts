@@ -1,4 +1,6 @@
 // railwatch command line: flags and environment -> wiring -> run.
+// First: `serve` re-executes itself under the V8 memory flags when started without them (serve-flags.ts).
+import './serve-flags.ts';
 import { gatherHostIdentity } from './host-identity.ts';
 import { createLogger } from './log.ts';
 import { ConfigError } from './config/config.ts';

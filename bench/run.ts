@@ -1,98 +1,91 @@
-// railwatch benchmark (`npm run bench`): scrape latency and memory of railwatch on the 8-rail, 128-VFs-per-PF
-// fixture host, side by side with Debian's prometheus-node-exporter (infiniband + netclass collectors) on the same
-// tree, and a floor: reading just the counter files railwatch exports. Prints a table; exits non-zero on errors.
+// railwatch benchmark (`npm run bench`): railwatch and Debian's prometheus-node-exporter (infiniband + netclass
+// collectors) side by side on the same 8-rail, 128-VFs-per-PF fixture host, in one run. railwatch runs as it ships:
+// the compiled agent (`npm run build`), `serve --no-kube` with the image's V8 flags and its 10 s scan interval.
+// One table, with the ratio railwatch / node_exporter per row:
+//  - counter age at scrape: a writer rewrites counters/port_xmit_data every 5 ms with a value that encodes the time
+//    it was written; each scrape's served value gives its age against the scrape's start;
+//  - rate() error over 15 s scrape intervals for that steadily growing counter (median and worst), computed as
+//    Prometheus does (value difference over the difference of the scrape start times);
+//  - scrape time (1 scraper), and p50/p99/max under 50 and 200 concurrent scrapers (gzip, keep-alive);
+//  - scan time (railwatch: full and cheap scan in-process, and its own railwatch_scan_duration_seconds; node_exporter
+//    reads the tree at every scrape: its collectors' node_scrape_collector_duration_seconds);
+//  - idle CPU (no scrapes), RSS at 60 s and peak RSS after the load.
+// Figures on a shared machine are noisy; the ratios of one run are what to compare. Exits non-zero on scrape errors.
+// BENCH_RATE_SCRAPES (5: four 15 s intervals), BENCH_RATE_INTERVAL_S (15), BENCH_RSS_AT_S (60), BENCH_IDLE_S (20), BENCH_LOAD_S (10),
+// BENCH_SCRAPES (200), BENCH_SCANS (30), BENCH_NODE_FLAGS and NODE_EXPORTER adjust it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
-import { runScan, scanNode } from '../agent/scan/registry.ts';
+import { runScan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
+import { SERVE_V8_FLAGS } from '../agent/serve-flags.ts';
 
-const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 200);
-const SCANS = Number(process.env['BENCH_SCANS'] ?? 30);
-const CONCURRENT = 50;
-const PER_CLIENT = 10;
+const env = (k: string, d: number) => Number(process.env[k] ?? d);
+const SCRAPES = env('BENCH_SCRAPES', 200);
+const SCANS = env('BENCH_SCANS', 30);
+const RATE_SCRAPES = env('BENCH_RATE_SCRAPES', 5);
+const RATE_INTERVAL_MS = env('BENCH_RATE_INTERVAL_S', 15) * 1000;
+const IDLE_MS = env('BENCH_IDLE_S', 20) * 1000;
+const LOAD_MS = env('BENCH_LOAD_S', 10) * 1000;
+const RSS_AT_MS = env('BENCH_RSS_AT_S', 60) * 1000;
 const NODE_EXPORTER = process.env['NODE_EXPORTER'] ?? '/usr/bin/prometheus-node-exporter';
-/** V8 flags of the railwatch child: a small young generation keeps the scan garbage from growing the RSS. */
-const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=1 --max-old-space-size=64 --lite-mode').split(' ').filter(Boolean);
+const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? SERVE_V8_FLAGS.join(' ')).split(' ').filter(Boolean);
 const REPO = join(import.meta.dirname, '..');
+/** The counter the freshness rows watch, relative to sys/. */
+const COUNTER = 'class/infiniband/mlx5_0/ports/1/counters/port_xmit_data';
+/** Words per ms the writer adds: 1e6 words/ms = 4 GB/s. */
+const WORDS_PER_MS = 1_000_000;
 
-/**
- * Compiles agent/ and the bench child to JavaScript as `npm run build` does, so the child runs the production form
- * (no type stripping in the measured process). Returns the child's entry.
- */
-function compileChild(dir: string): string {
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      extends: join(REPO, 'tsconfig.build.json'),
-      compilerOptions: { rootDir: REPO, outDir: join(dir, 'out') },
-      include: [join(REPO, 'agent'), join(REPO, 'bench/serve-fixture.ts')],
-    }),
-  );
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  // type errors elsewhere in the tree do not stop tsc from emitting; the entry must exist
-  spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'ignore' });
-  const entry = join(dir, 'out/bench/serve-fixture.js');
-  if (!existsSync(entry)) throw new Error('compiling the railwatch bench child failed');
-  return entry;
+interface Program {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  /** The exported bytes family of COUNTER. */
+  bytesSeries: string;
 }
 
-interface Stats {
-  median: number;
-  p95: number;
-  p99: number;
-  n: number;
-}
-
-function stats(samples: readonly number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
-  return { median: at(0.5), p95: at(0.95), p99: at(0.99), n: s.length };
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 interface Scrape {
+  startedAt: number;
   ms: number;
   status: number;
+  text: string;
   bytes: number;
 }
 
-function scrape(agent: Agent, port: number, headers: Record<string, string> = {}): Promise<Scrape> {
-  return new Promise((resolveScrape, reject) => {
-    const started = performance.now();
+function scrape(agent: Agent | false, port: number, opts: { gzip?: boolean; keepText?: boolean } = {}): Promise<Scrape> {
+  return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    const headers: Record<string, string> = opts.gzip ? { 'accept-encoding': 'gzip' } : {};
     const req = request({ host: '127.0.0.1', port, path: '/metrics', agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
       let bytes = 0;
-      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => resolveScrape({ ms: performance.now() - started, status: res.statusCode ?? 0, bytes }));
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (opts.keepText) chunks.push(c);
+      });
+      res.on('end', () => resolve({ startedAt, ms: performance.now() - startedAt, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), bytes }));
       res.on('error', reject);
     });
+    req.setTimeout(60_000, () => req.destroy(new Error('client timeout')));
     req.on('error', reject);
     req.end();
   });
 }
 
-async function scrapeMany(port: number, n: number, headers: Record<string, string> = {}, before?: () => Promise<void>): Promise<{ times: number[]; bytes: number; errors: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  let bytes = 0;
-  let errors = 0;
-  for (let i = 0; i < n; i++) {
-    if (before) await before();
-    try {
-      const r = await scrape(agent, port, headers);
-      if (r.status !== 200) errors++;
-      times.push(r.ms);
-      bytes = r.bytes;
-    } catch {
-      errors++;
-    }
-  }
-  agent.destroy();
-  return { times, bytes, errors };
+function seriesValue(text: string, series: string): number | undefined {
+  const at = text.indexOf('\n' + series + ' ');
+  if (at < 0) return undefined;
+  const end = text.indexOf('\n', at + 1);
+  return Number(text.slice(at + series.length + 2, end < 0 ? undefined : end));
 }
 
 async function freePort(): Promise<number> {
@@ -107,11 +100,34 @@ async function freePort(): Promise<number> {
   });
 }
 
+async function waitReady(child: ChildProcess, port: number, path: string, what: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return;
+    if (i > 600 || child.exitCode !== null) throw new Error(`${what} did not start`);
+    await sleep(100);
+  }
+}
+
 /** VmRSS and VmHWM (peak) of a process, MiB. */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** utime + stime of a process, seconds (USER_HZ 100). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The counter files railwatch exports: every counters/ file and every hw_counters/ file but lifespan. */
@@ -141,69 +157,135 @@ function floor(files: readonly string[], n: number): number[] {
   return times;
 }
 
-interface RailwatchChild {
-  child: ChildProcess;
-  port: number;
-  ask<T>(msg: object, key: string): Promise<T>;
-}
-
-async function startRailwatch(entry: string, sys: string, proc: string): Promise<RailwatchChild> {
-  const child = spawn(process.execPath, [...CHILD_FLAGS, entry, sys, proc], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T>(msg: object, key: string): Promise<T> =>
-    new Promise<T>((resolveAsk, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`railwatch child exited with ${code}`));
-      const onMessage = (m: Record<string, unknown>) => {
-        if (!(key in m)) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolveAsk(m as T);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      if (Object.keys(msg).length > 0) child.send(msg);
-    });
-  const ready = await ask<{ port: number }>({}, 'ready');
-  return { child, port: ready.port, ask };
-}
-
-async function startNodeExporter(sys: string, proc: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(
-    NODE_EXPORTER,
-    [
-      `--path.sysfs=${sys}`,
-      `--path.procfs=${proc}`,
-      '--collector.disable-defaults',
-      '--collector.infiniband',
-      '--collector.netclass',
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=error',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const agent = new Agent({ keepAlive: false });
-  for (let i = 0; ; i++) {
+async function sequential(p: Program, n: number): Promise<{ times: number[]; errors: number; bytes: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  let errors = 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
     try {
-      const r = await scrape(agent, port);
-      if (r.status === 200) break;
+      const r = await scrape(agent, p.port);
+      if (r.status !== 200) errors++;
+      times.push(r.ms);
+      bytes = r.bytes;
     } catch {
-      // not listening yet
+      errors++;
     }
-    if (i > 100 || child.exitCode !== null) throw new Error('prometheus-node-exporter did not start');
-    await sleep(50);
   }
-  return { child, port };
+  agent.destroy();
+  return { times: times.sort((a, b) => a - b), errors, bytes };
+}
+
+interface Load {
+  p50: number;
+  p99: number;
+  max: number;
+  perS: number;
+  errors: number;
+}
+
+async function load(p: Program, scrapers: number, ms: number): Promise<Load> {
+  const agent = new Agent({ keepAlive: true, maxSockets: scrapers });
+  const times: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(
+    Array.from({ length: scrapers }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          const r = await scrape(agent, p.port, { gzip: true });
+          if (r.status === 200) times.push(r.ms);
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: times.at(-1) ?? NaN, perS: times.length / elapsed, errors };
+}
+
+interface Freshness {
+  ages: number[];
+  rateErrors: number[];
+  errors: number;
+}
+
+/**
+ * The writer rewrites COUNTER every 5 ms with words = (now - t0) * WORDS_PER_MS; each program is scraped every
+ * RATE_INTERVAL_MS (the rate samples), and for the age probed every ~500 ms in between.
+ */
+async function freshness(programs: readonly Program[], write: (rel: string, v: string) => void): Promise<Map<string, Freshness>> {
+  const t0 = performance.now() - 1000;
+  const writtenAt = (words: number) => t0 + words / WORDS_PER_MS;
+  const tick = () => write(COUNTER, String(Math.round((performance.now() - t0) * WORDS_PER_MS)));
+  // the first value is on disk before the first scrape: a scrape must never see the fixture's own value
+  tick();
+  const writer = setInterval(tick, 5);
+  const out = new Map<string, Freshness>();
+  const end = performance.now() + (RATE_SCRAPES - 1) * RATE_INTERVAL_MS + 200;
+  await Promise.all(
+    programs.map(async (p) => {
+      const f: Freshness = { ages: [], rateErrors: [], errors: 0 };
+      out.set(p.name, f);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const sample = async (): Promise<{ at: number; bytes: number } | undefined> => {
+        try {
+          const r = await scrape(agent, p.port, { keepText: true });
+          const bytes = seriesValue(r.text, p.bytesSeries);
+          if (r.status !== 200 || bytes === undefined) {
+            f.errors++;
+            return undefined;
+          }
+          f.ages.push(Math.max(0, r.startedAt - writtenAt(bytes / 4)));
+          return { at: r.startedAt, bytes };
+        } catch {
+          f.errors++;
+          return undefined;
+        }
+      };
+      const rates: ({ at: number; bytes: number } | undefined)[] = [];
+      let nextRate = performance.now();
+      while (performance.now() < end) {
+        if (performance.now() >= nextRate) {
+          rates.push(await sample());
+          nextRate += RATE_INTERVAL_MS;
+        } else {
+          await sleep(Math.min(nextRate - performance.now(), 300 + Math.random() * 400));
+          if (performance.now() < nextRate - 50) await sample();
+        }
+      }
+      const trueRate = WORDS_PER_MS * 4 * 1000;
+      for (let i = 1; i < rates.length; i++) {
+        const a = rates[i - 1];
+        const b = rates[i];
+        if (a === undefined || b === undefined) continue;
+        const est = (b.bytes - a.bytes) / ((b.at - a.at) / 1000);
+        f.rateErrors.push(Math.abs(est / trueRate - 1) * 100);
+      }
+      agent.destroy();
+    }),
+  );
+  clearInterval(writer);
+  return out;
 }
 
 function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? fmt(a / b, 3) : 'n/a';
+}
+
 async function main(): Promise<number> {
-  const t0 = performance.now();
+  const started = performance.now();
   process.stdout.write('building the 8-rail, 128-VFs-per-PF fixture host...\n');
   const host = buildDgxHost({ rails: 8, vfsPerPf: 128, totalVfs: 128, vfNetdevsInHost: 64 });
-  const buildDir = mkdtempSync(join(tmpdir(), 'railwatch-bench-'));
   const children: ChildProcess[] = [];
   try {
     // in-process (optimizing JIT on): the full scan and the cheap rescan the agent runs on interval ticks
@@ -224,109 +306,125 @@ async function main(): Promise<number> {
       if (r.mode !== 'cheap') throw new Error(`rescan fell back to a full scan: ${r.reason}`);
       prev = r;
     }
-    process.stdout.write('compiling railwatch to JavaScript for the child process...\n');
-    const entry = compileChild(buildDir);
-    const rw = await startRailwatch(entry, host.sys, host.proc);
-    children.push(rw.child);
-    const ne = await startNodeExporter(host.sys, host.proc);
-    children.push(ne.child);
-
-    const phase = async (label: string) => {
-      if (process.env['BENCH_VERBOSE'] !== '1') return;
-      const m = (await rw.ask<{ memory: NodeJS.MemoryUsage }>({ cmd: 'memory' }, 'memory')).memory;
-      const mib = (b: number) => fmt(b / 1048576, 1);
-      process.stdout.write(`  railwatch memory ${label}: rss ${mib(m.rss)} heapTotal ${mib(m.heapTotal)} heapUsed ${mib(m.heapUsed)} external ${mib(m.external)}\n`);
-    };
-    await phase('at start');
-    process.stdout.write(`measuring ${SCANS} scans...\n`);
-    const scanTimes = (await rw.ask<{ scanTimes: number[] }>({ cmd: 'scan-times', n: SCANS }, 'scanTimes')).scanTimes;
-
-    await phase('after scans');
-    process.stdout.write(`measuring ${SCRAPES} scrapes each...\n`);
-    await scrapeMany(rw.port, 20);
-    await scrapeMany(ne.port, 5);
-    const rwPlain = await scrapeMany(rw.port, SCRAPES);
-    await phase('after plain scrapes');
-    const steadyMem = memoryOf(rw.child.pid!);
-    const rwGzip = await scrapeMany(rw.port, SCRAPES, { 'accept-encoding': 'gzip' });
-    await phase('after gzip scrapes');
-    const rwRescan = await scrapeMany(rw.port, SCRAPES, {}, async () => {
-      await rw.ask({ cmd: 'rescan' }, 'rescanned');
-    });
-    await phase('after rescan scrapes');
-    const nePlain = await scrapeMany(ne.port, SCRAPES);
-    const neGzip = await scrapeMany(ne.port, Math.min(SCRAPES, 50), { 'accept-encoding': 'gzip' });
-
+    jitFull.sort((a, b) => a - b);
+    jitCheap.sort((a, b) => a - b);
     const files = counterFiles(host.sys);
     floor(files, 20);
-    const floorTimes = floor(files, SCRAPES);
+    const floorTimes = floor(files, SCRAPES).sort((a, b) => a - b);
 
-    process.stdout.write(`${CONCURRENT} concurrent scrapers x ${PER_CLIENT} scrapes...\n`);
-    const concurrent = await Promise.all(Array.from({ length: CONCURRENT }, () => scrapeMany(rw.port, PER_CLIENT, { 'accept-encoding': 'gzip' })));
-    const concTimes = concurrent.flatMap((c) => c.times);
-    const concErrors = concurrent.reduce((n, c) => n + c.errors, 0);
+    process.stdout.write('compiling railwatch (npm run build)...\n');
+    if (spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' }).status !== 0) throw new Error('npm run build failed');
+    const rwPort = await freePort();
+    const rwChild = spawn(
+      process.execPath,
+      [...CHILD_FLAGS, join(REPO, 'dist/main.js'), 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--listen', `127.0.0.1:${rwPort}`, '--pod-resources-socket', join(host.root, 'absent.sock'), '--interval', '10', '--node-name', 'bench', '--log-level', 'error'],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env['PATH'] ?? '' } },
+    );
+    children.push(rwChild);
+    const rwStarted = performance.now();
+    const nePort = await freePort();
+    const neChild = spawn(
+      NODE_EXPORTER,
+      [`--path.sysfs=${host.sys}`, `--path.procfs=${host.proc}`, '--collector.disable-defaults', '--collector.infiniband', '--collector.netclass', `--web.listen-address=127.0.0.1:${nePort}`, '--log.level=error'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(neChild);
+    await waitReady(rwChild, rwPort, '/readyz', 'railwatch');
+    await waitReady(neChild, nePort, '/metrics', 'node_exporter');
+    const rw: Program = { name: 'railwatch', child: rwChild, port: rwPort, bytesSeries: 'railwatch_rdma_port_transmit_bytes_total{device="mlx5_0",port="1"}' };
+    const ne: Program = { name: 'node_exporter', child: neChild, port: nePort, bytesSeries: 'node_infiniband_port_data_transmitted_bytes_total{device="mlx5_0",port="1"}' };
 
-    await phase('after concurrent scrapes');
-    const rwMem = memoryOf(rw.child.pid!);
-    const neMem = memoryOf(ne.child.pid!);
+    process.stdout.write(`counter age and rate() error: ${RATE_SCRAPES} scrapes ${RATE_INTERVAL_MS / 1000} s apart, age probes between...\n`);
+    // a sysfs read is an atomic snapshot of the attribute: write a temporary file and rename it over the counter, so
+    // neither program ever reads a half-written value
+    const counterPath = join(host.sys, COUNTER);
+    const fresh = await freshness([rw, ne], (_rel, v) => {
+      writeFileSync(counterPath + '.tmp', v + '\n');
+      renameSync(counterPath + '.tmp', counterPath);
+    });
+    // the RSS once railwatch has run RSS_AT_MS (60 s)
+    await sleep(Math.max(0, RSS_AT_MS - (performance.now() - rwStarted)));
+    const rss60 = { rw: memoryOf(rwChild.pid!).rss, ne: memoryOf(neChild.pid!).rss };
 
-    const scan = stats(scanTimes);
-    const p = stats(rwPlain.times);
-    const g = stats(rwGzip.times);
-    const r = stats(rwRescan.times);
-    const n = stats(nePlain.times);
-    const ng = stats(neGzip.times);
-    const f = stats(floorTimes);
-    const c = stats(concTimes);
-    const rows: [string, string, string, string, string][] = [
-      ['railwatch /metrics (snapshot fixed)', fmt(p.median), fmt(p.p99), String(rwPlain.bytes), String(rwPlain.errors)],
-      ['railwatch /metrics gzip', fmt(g.median), fmt(g.p99), String(rwGzip.bytes), String(rwGzip.errors)],
-      ['railwatch /metrics after a rescan each', fmt(r.median), fmt(r.p99), String(rwRescan.bytes), String(rwRescan.errors)],
-      ['node_exporter /metrics', fmt(n.median), fmt(n.p99), String(nePlain.bytes), String(nePlain.errors)],
-      [`node_exporter /metrics gzip (${ng.n})`, fmt(ng.median), fmt(ng.p99), String(neGzip.bytes), String(neGzip.errors)],
-      [`floor: read ${files.length} counter files`, fmt(f.median), fmt(f.p99), '', ''],
-      [`railwatch ${CONCURRENT} concurrent x ${PER_CLIENT} gzip`, fmt(c.median), fmt(c.p99), '', String(concErrors)],
+    process.stdout.write(`idle CPU over ${IDLE_MS / 1000} s without scrapes...\n`);
+    const cpu0 = { rw: cpuSeconds(rwChild.pid!), ne: cpuSeconds(neChild.pid!) };
+    await sleep(IDLE_MS);
+    const idle = { rw: ((cpuSeconds(rwChild.pid!) - cpu0.rw) / (IDLE_MS / 1000)) * 100, ne: ((cpuSeconds(neChild.pid!) - cpu0.ne) / (IDLE_MS / 1000)) * 100 };
+
+    process.stdout.write(`${SCRAPES} sequential scrapes each...\n`);
+    await sequential(rw, 20);
+    await sequential(ne, 5);
+    const seq = { rw: await sequential(rw, SCRAPES), ne: await sequential(ne, Math.min(SCRAPES, 100)) };
+
+    const scanOf = async () => {
+      const rwText = (await scrape(false, rw.port, { keepText: true })).text;
+      const neText = (await scrape(false, ne.port, { keepText: true })).text;
+      const neScan =
+        (seriesValue(neText, 'node_scrape_collector_duration_seconds{collector="infiniband"}') ?? NaN) +
+        (seriesValue(neText, 'node_scrape_collector_duration_seconds{collector="netclass"}') ?? NaN);
+      return { rw: (seriesValue(rwText, 'railwatch_scan_duration_seconds') ?? NaN) * 1000, ne: neScan * 1000 };
+    };
+    const scans = await scanOf();
+
+    const loads: Record<string, { rw: Load; ne: Load }> = {};
+    for (const c of [50, 200]) {
+      process.stdout.write(`${c} concurrent scrapers for ${LOAD_MS / 1000} s each...\n`);
+      loads[c] = { rw: await load(rw, c, LOAD_MS), ne: await load(ne, c, LOAD_MS) };
+    }
+    const after = { rw: memoryOf(rwChild.pid!), ne: memoryOf(neChild.pid!) };
+
+    const fr = fresh.get('railwatch')!;
+    const fn = fresh.get('node_exporter')!;
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const ageRw = sorted(fr.ages);
+    const ageNe = sorted(fn.ages);
+    const rateRw = sorted(fr.rateErrors);
+    const rateNe = sorted(fn.rateErrors);
+    type Row = [string, number, number, string?];
+    const rows: Row[] = [
+      [`counter age at scrape, median ms (${ageRw.length}/${ageNe.length} scrapes)`, quantile(ageRw, 0.5), quantile(ageNe, 0.5)],
+      ['counter age at scrape, max ms', ageRw.at(-1) ?? NaN, ageNe.at(-1) ?? NaN, '<= 500 ms'],
+      [`rate() error, ${RATE_INTERVAL_MS / 1000} s intervals, median % (${rateRw.length} intervals)`, quantile(rateRw, 0.5), quantile(rateNe, 0.5), 'within 1 point'],
+      ['rate() error, worst %', rateRw.at(-1) ?? NaN, rateNe.at(-1) ?? NaN],
+      ['scrape, 1 scraper, p50 ms', quantile(seq.rw.times, 0.5), quantile(seq.ne.times, 0.5), '<= 0.1x'],
+      ['scrape, 1 scraper, p99 ms', quantile(seq.rw.times, 0.99), quantile(seq.ne.times, 0.99)],
+      ['scrape size, bytes', seq.rw.bytes, seq.ne.bytes],
     ];
-    const w = Math.max(...rows.map((row) => row[0].length));
-    const line = (cols: string[]) => cols[0]!.padEnd(w) + cols.slice(1).map((x) => x.padStart(12)).join('');
+    for (const c of [50, 200]) {
+      const l = loads[c]!;
+      rows.push([`${c} scrapers (gzip), p50 ms`, l.rw.p50, l.ne.p50]);
+      rows.push([`${c} scrapers (gzip), p99 ms`, l.rw.p99, l.ne.p99]);
+      rows.push([`${c} scrapers (gzip), max ms`, l.rw.max, l.ne.max]);
+      rows.push([`${c} scrapers (gzip), scrapes/s`, l.rw.perS, l.ne.perS]);
+      rows.push([`${c} scrapers, errors`, l.rw.errors, l.ne.errors, '0']);
+    }
+    rows.push(['scan time, latest in serve ms (node_exporter: collectors per scrape)', scans.rw, scans.ne]);
+    rows.push(['idle CPU %, no scrapes (railwatch: 10 s scans)', idle.rw, idle.ne]);
+    rows.push([`RSS MiB at ${RSS_AT_MS / 1000} s`, rss60.rw, rss60.ne, '<= 56 MiB']);
+    rows.push(['RSS MiB after the load', after.rw.rss, after.ne.rss]);
+    rows.push(['peak RSS MiB', after.rw.peak, after.ne.peak]);
+
+    const w = Math.max(...rows.map((r) => r[0].length), 40);
+    const line = (cols: string[]) => cols[0]!.padEnd(w) + cols.slice(1).map((x, i) => (i === 3 ? '  ' + x : x.padStart(14))).join('');
     const out: string[] = [];
-    out.push(`railwatch benchmark: 8 rails, 128 VFs per PF (1024 VFs, 512 VF netdevs in the host), ${SCRAPES} scrapes, node ${process.version}`);
-    out.push(`railwatch child: compiled JavaScript, node flags ${CHILD_FLAGS.join(' ') || '(none)'}`);
+    out.push(`railwatch benchmark: 8 rails, 128 VFs per PF (1024 VFs, 512 VF netdevs in the host), node ${process.version}`);
+    out.push(`railwatch: compiled, serve --no-kube, node flags ${CHILD_FLAGS.join(' ') || '(none)'}; node_exporter: ${NODE_EXPORTER} (infiniband, netclass)`);
     out.push('');
-    out.push(line(['scrape latency', 'median ms', 'p99 ms', 'bytes', 'errors']));
-    for (const row of rows) out.push(line(row));
+    out.push(line(['', 'railwatch', 'node_exporter', 'ratio', 'target']));
+    for (const [label, a, b, target] of rows) out.push(line([label, fmt(a), fmt(b), ratio(a, b), target ?? '']));
     out.push('');
-    const jf = stats(jitFull);
-    const jc = stats(jitCheap);
-    out.push(line(['scan time', 'median ms', 'p95 ms', 'scans', 'target']));
-    out.push(line(['scanNode() full, in-process (JIT)', fmt(jf.median), fmt(jf.p95), String(jf.n), '< 50']));
-    out.push(line(['rescanNode() cheap path (JIT)', fmt(jc.median), fmt(jc.p95), String(jc.n), '< 10']));
-    out.push(line(['scanNode() full, child (image flags)', fmt(scan.median), fmt(scan.p95), String(scan.n), '']));
+    out.push(line(['railwatch alone', 'median ms', 'p95 ms', '', '']));
+    out.push(line(['full scan in-process (JIT)', fmt(quantile(jitFull, 0.5)), fmt(quantile(jitFull, 0.95)), '', '']));
+    out.push(line(['cheap rescan in-process (JIT)', fmt(quantile(jitCheap, 0.5)), fmt(quantile(jitCheap, 0.95)), '', '']));
+    out.push(line([`floor: read the ${files.length} counter files`, fmt(quantile(floorTimes, 0.5)), fmt(quantile(floorTimes, 0.95)), '', '']));
     out.push('');
-    out.push(line(['memory', 'RSS MiB', 'peak MiB', '', '']));
-    out.push(line(['railwatch after 30 scans + scrapes', fmt(steadyMem.rss, 1), fmt(steadyMem.peak, 1), '', '']));
-    out.push(line([`railwatch after ${SCRAPES} rescans + all`, fmt(rwMem.rss, 1), fmt(rwMem.peak, 1), '', '']));
-    out.push(line(['node_exporter', fmt(neMem.rss, 1), fmt(neMem.peak, 1), '', '']));
-    out.push('');
-    const ratioNe = p.median / n.median;
-    const ratioFloor = p.median / f.median;
-    const check = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-    out.push(line(['ratios and targets', 'value', 'target', '', '']));
-    out.push(line(['railwatch / node_exporter (median)', fmt(ratioNe, 3), '<= 0.25', check(ratioNe <= 0.25), '']));
-    out.push(line(['railwatch / floor (median)', fmt(ratioFloor, 2), '<= 3', check(ratioFloor <= 3), '']));
-    out.push(line(['railwatch after rescan / node_exporter', fmt(r.median / n.median, 3), '', '', '']));
-    out.push(line(['railwatch RSS MiB (steady)', fmt(steadyMem.rss, 1), '<= 80', check(steadyMem.rss <= 80), '']));
-    out.push(line(['railwatch RSS MiB (after stress)', fmt(rwMem.rss, 1), '<= 80', check(rwMem.rss <= 80), '']));
-    out.push(line(['50 concurrent scrapers, errors', String(concErrors), '0', check(concErrors === 0), '']));
-    out.push('');
-    out.push(`total bench time ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    out.push(`freshness scrape errors: railwatch ${fr.errors}, node_exporter ${fn.errors}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
     process.stdout.write(out.join('\n') + '\n');
-    const errors = rwPlain.errors + rwGzip.errors + rwRescan.errors + concErrors;
+    const errors = seq.rw.errors + loads[50]!.rw.errors + loads[200]!.rw.errors + fr.errors;
     return errors === 0 ? 0 : 1;
   } finally {
     for (const child of children) child.kill('SIGTERM');
     host.cleanup();
-    rmSync(buildDir, { recursive: true, force: true });
   }
 }
 

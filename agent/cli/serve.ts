@@ -7,7 +7,7 @@ import { createAllocationSource } from '../allocation/source.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
-import { gatherHostIdentity } from '../host-identity.ts';
+import { fileIdentity } from '../host-identity.ts';
 import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
@@ -204,8 +204,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
-  // identity first (systeminformation, once, off the scan path), then the scanning starts
-  identity = await gatherHostIdentity(log, opts.sysfsRoot);
+  // identity first (from the host's DMI and cpuinfo files, once, off the scan path), then the scanning starts
+  identity = fileIdentity(opts.sysfsRoot, opts.procfsRoot);
   loop.start();
   sync.start();
 

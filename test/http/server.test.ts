@@ -39,7 +39,8 @@ async function serve(state: AgentState, extra: Partial<HttpServerOptions> = {}):
     listen: '127.0.0.1:0',
     state: () => state,
     log: silentLogger,
-    render: createMetricsRenderer({ defaultMetrics: false }),
+    // one counter read serves every scrape of a test (these tests compare whole bodies across scrapes)
+    render: createMetricsRenderer({ defaultMetrics: false, fresh: { reuseMs: 3_600_000 } }),
     ...extra,
   });
 }

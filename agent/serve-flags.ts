@@ -1,0 +1,48 @@
+// The V8 memory flags of `serve`, wherever it runs (the image's ENTRYPOINT, `npx railwatch serve`,
+// `npm run railwatch -- serve`, `node dist/main.js`). Without them V8 lets the garbage of scans and scrapes grow the
+// heap, and the RSS under 200 scrapers reaches 230-290 MiB, past the DaemonSet's memory limit. When `serve` starts
+// without a heap cap, the process replaces itself (execve: same pid, no parent left behind) with the same command
+// under these flags. A cap given by the caller (`node --max-old-space-size=...` or NODE_OPTIONS) is kept as it is.
+// Imported first by main.ts, before any other module is evaluated.
+import { basename } from 'node:path';
+
+/** A small young generation, a capped old space, and lite mode (no optimizing compiler); see docs/metrics.md. */
+export const SERVE_V8_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode'] as const;
+
+/**
+ * The flags for an entry: lite mode disables WebAssembly, which Node's TypeScript type stripping needs, so a `.ts`
+ * entry (`npm run railwatch -- serve` from a checkout) gets the heap caps only.
+ */
+export function serveFlagsFor(entry: string): readonly string[] {
+  return entry.endsWith('.ts') ? SERVE_V8_FLAGS.filter((f) => f !== '--lite-mode') : SERVE_V8_FLAGS;
+}
+
+/** The command line `argv` (process.argv) runs `serve`: no command, `serve`, or flags only. */
+export function runsServe(argv: readonly string[]): boolean {
+  const entry = argv[1];
+  if (entry === undefined || !/^(main\.(ts|js)|railwatch(\.js)?)$/.test(basename(entry))) return false;
+  const command = argv[2];
+  return command === undefined || command === 'serve' || command.startsWith('--');
+}
+
+/** The caller already chose the heap limits. */
+export function heapCapped(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const all = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
+  return all.some((a) => a.startsWith('--max-old-space-size') || a.startsWith('--max-semi-space-size'));
+}
+
+function reexecWithFlags(): void {
+  if (!runsServe(process.argv) || heapCapped(process.execArgv, process.env['NODE_OPTIONS'])) return;
+  if (typeof process.execve !== 'function') {
+    process.stderr.write(`railwatch: node ${process.version} cannot re-execute itself with the V8 memory flags; serving without heap caps (start it with ${SERVE_V8_FLAGS.join(' ')})\n`);
+    return;
+  }
+  try {
+    process.execve(process.execPath, [process.execPath, ...serveFlagsFor(process.argv[1] ?? ''), ...process.execArgv, ...process.argv.slice(1)], process.env);
+  } catch (err) {
+    // execve only returns on failure: serve runs on, uncapped, and says so
+    process.stderr.write(`railwatch: could not restart with the V8 memory flags (${(err as Error).message}); serving without heap caps\n`);
+  }
+}
+
+reexecWithFlags();
