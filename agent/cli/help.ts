@@ -149,7 +149,7 @@ export function commandHelp(name: string, version: string, width: number): strin
     out.push(...table([...c.flags.map((f) => [flagLabel(f), f.text] as const), ['--help, -h', 'this help']], width));
   }
   out.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
-  out.push('', `railwatch ${version}; every command and its flags: railwatch --help`);
+  out.push('', ...wrapText(`railwatch ${version}; every command and its flags: railwatch --help`, width, ''));
   return out.map((l) => l.trimEnd()).join('\n') + '\n';
 }
 

@@ -39,7 +39,8 @@ export interface InventoryTextOptions {
 export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}): string {
   const out: string[] = [];
   const width = opts.width ?? 80;
-  const wrap = (line: string): string[] => wrapLine(line, width);
+  /** Lines of the GPU<->NIC table: not wrapped (a table), only trimmed. */
+  const table = new Set<number>();
   const vfLines = (pf: Pf, indent: string): string[] => (opts.vfs === true ? vfList(pf, indent) : vfSummary(pf, indent));
   const rdma = new Map(s.rdmaDevices.map((d) => [d.name, d]));
   const id = s.identity;
@@ -51,7 +52,7 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
   if (s.pfs.length === 0 && s.rdmaDevices.length === 0) {
     const nics = s.netdevs.filter((n) => !n.virtual);
     out.push('  No SR-IOV capable or RDMA-capable NIC found: this host has no rails.');
-    if (nics.length > 0) out.push(...wrap(`  Physical netdevs: ${nics.map((n) => `${n.name} (${n.pci ?? 'no PCI'})`).join(', ')}`));
+    if (nics.length > 0) out.push(`  Physical netdevs: ${nics.map((n) => `${n.name} (${n.pci ?? 'no PCI'})`).join(', ')}`);
   }
   if (s.rails.length > 0) {
     out.push('', 'Rails');
@@ -59,8 +60,8 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
       const pf = s.pfs.find((p) => p.pci === rail.pf);
       out.push(`  rail ${rail.rail} [${rail.source}]${rail.gpu ? ` gpu ${rail.gpu} (${rail.distance})` : ''}`);
       if (!pf) continue;
-      out.push(...wrap(`    PF ${pfLine(pf)}`));
-      for (const d of pf.rdmaDevices) out.push(...portLines(rdma.get(d), '      ').flatMap(wrap));
+      out.push(`    PF ${pfLine(pf)}`);
+      for (const d of pf.rdmaDevices) out.push(...portLines(rdma.get(d), '      '));
       out.push(...vfLines(pf, '      '));
     }
   }
@@ -68,38 +69,38 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
   if (others.length > 0) {
     out.push('', 'Other NICs (not rails)');
     for (const pf of others) {
-      out.push(...wrap(`  PF ${pfLine(pf)}${pf.rdmaDevices.length === 0 ? ' (no RDMA device)' : ''}`));
-      for (const d of pf.rdmaDevices) out.push(...portLines(rdma.get(d), '    ').flatMap(wrap));
+      out.push(`  PF ${pfLine(pf)}${pf.rdmaDevices.length === 0 ? ' (no RDMA device)' : ''}`);
+      for (const d of pf.rdmaDevices) out.push(...portLines(rdma.get(d), '    '));
       out.push(...vfLines(pf, '    '));
     }
   }
   if (s.gpus.length > 0) {
     out.push('', 'GPUs');
-    for (const g of s.gpus) out.push(...wrap(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`));
+    for (const g of s.gpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`);
   }
   if (s.topology.gpus.length > 0 && s.topology.nics.length > 0) {
-    out.push('', ...wrap('GPU <-> NIC PCIe distance (PIX same switch, PXB across switches, PHB same root complex, NODE same NUMA, SYS across NUMA)'));
+    out.push('', 'GPU <-> NIC PCIe distance (PIX same switch, PXB across switches, PHB same root complex, NODE same NUMA, SYS across NUMA)');
     const nicNames = s.topology.nics.map((pci) => s.pfs.find((p) => p.pci === pci)?.rdmaDevices[0] ?? pci);
     // 8 columns of mlx5_N fit in 80 characters
     const w = Math.max(6, ...nicNames.map((n) => n.length)) + 2;
-    out.push('  ' + 'GPU'.padEnd(14) + nicNames.map((n) => n.padEnd(w)).join(''));
+    table.add(out.push('  ' + 'GPU'.padEnd(14) + nicNames.map((n) => n.padEnd(w)).join('')) - 1);
     s.topology.gpus.forEach((g, i) => {
-      out.push('  ' + g.padEnd(14) + (s.topology.distance[i] ?? []).map((d) => d.padEnd(w)).join(''));
+      table.add(out.push('  ' + g.padEnd(14) + (s.topology.distance[i] ?? []).map((d) => d.padEnd(w)).join('')) - 1);
     });
   }
   const h = s.host;
   out.push('', 'Host');
-  out.push(...wrap(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}`));
-  out.push(...wrap(`  cmdline: ${h.cmdline ?? '(unreadable)'}`));
+  out.push(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}`);
+  out.push(`  cmdline: ${h.cmdline ?? '(unreadable)'}`);
   const loaded = Object.entries(h.modules).filter(([, m]) => m.loaded).map(([n]) => n);
-  out.push(...wrap(`  modules: ${loaded.length > 0 ? loaded.join(', ') : '(none of the watched modules loaded)'}`));
+  out.push(`  modules: ${loaded.length > 0 ? loaded.join(', ') : '(none of the watched modules loaded)'}`);
   if (s.issues.length > 0 || s.failedScanners.length > 0) {
     out.push('', `Skipped ${s.issues.length} unreadable attribute(s)` + (s.failedScanners.length ? `; failed scanners: ${s.failedScanners.join(', ')}` : ''));
-    for (const i of s.issues.slice(0, 10)) out.push(...wrap(`  ${i.scanner}: ${i.path}: ${i.code}${i.detail ? ` (${i.detail})` : ''}`));
+    for (const i of s.issues.slice(0, 10)) out.push(`  ${i.scanner}: ${i.path}: ${i.code}${i.detail ? ` (${i.detail})` : ''}`);
     if (s.issues.length > 10) out.push(`  ... and ${s.issues.length - 10} more (see --json)`);
   }
   out.push('', `Scan took ${s.durationMs.toFixed(1)} ms.`);
-  return out.map((l) => l.trimEnd()).join('\n') + '\n';
+  return out.flatMap((l, i) => (table.has(i) ? [l.trimEnd()] : wrapLine(l, width))).join('\n') + '\n';
 }
 
 function noVfs(pf: Pf, indent: string): string[] | undefined {
