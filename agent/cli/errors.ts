@@ -5,9 +5,9 @@ import { UsageError } from './args.ts';
 
 /** The exit codes of `railwatch` (README.md lists them; a test keeps the two in step). */
 export const EXIT_CODES: readonly { code: number; name: string; meaning: string }[] = [
-  { code: 0, name: 'ok', meaning: 'success; doctor: every check passes (skips allowed)' },
-  { code: 1, name: 'warn', meaning: 'doctor: a check warns, none fails' },
-  { code: 2, name: 'fail', meaning: 'doctor: a check fails' },
+  { code: 0, name: 'ok', meaning: 'success; doctor: every check passes (skips allowed); fleet: every node is ready' },
+  { code: 1, name: 'warn', meaning: 'doctor: a check warns, none fails; fleet: some nodes are not ready' },
+  { code: 2, name: 'fail', meaning: 'doctor: a check fails; fleet: the cluster cannot be read' },
   { code: 64, name: 'usage', meaning: 'bad command line: unknown command or flag, bad value, a --sysfs/--procfs root that is not one, a socket path that is wrong' },
   { code: 69, name: 'unavailable', meaning: 'a resource is not available: the listen address is taken or not on this host, dist/ not built' },
   { code: 70, name: 'internal', meaning: 'a bug: the message comes with a stack trace (please report it)' },

@@ -64,6 +64,31 @@ export const COMMANDS: readonly CommandHelp[] = [
     examples: ['railwatch doctor', 'railwatch doctor --json --config /etc/railwatch/config.yaml', 'railwatch doctor --sysfs /tmp/fx/sys --procfs /tmp/fx/proc'],
   },
   {
+    name: 'fleet',
+    summary: 'the whole cluster from what the agents write: ready and not-ready nodes by failing step, outliers, events',
+    description:
+      'Reads Nodes and railwatch Events from the API server (kubeconfig: --kubeconfig, $KUBECONFIG, ~/.kube/config, or ' +
+      'in-cluster), read-only (docs/fleet.md); exit 0 when every selected node is ready, 1 when some are not, 2 when the ' +
+      'cluster cannot be read.',
+    flags: [
+      JSON_FLAG('print the report as JSON, every node name'),
+      { name: 'kubeconfig', value: 'FILE', text: 'the kubeconfig to use (default $KUBECONFIG, ~/.kube/config, in-cluster)' },
+      { name: 'selector', value: 'SELECTOR', text: 'label selector of the nodes (default railwatch.io/rdma=true)' },
+      { name: 'max-names', value: 'K', text: 'node names shown per line (default 10)' },
+      { name: 'stale-after', value: 'DURATION', text: 'a heartbeat older than this is stale (default 30m)' },
+      { name: 'group-by', value: 'LABEL,...', text: 'label keys that group nodes for outliers (default node.kubernetes.io/instance-type)' },
+      { name: 'label-prefix', value: 'PREFIX', text: "the agents' label prefix (default railwatch.io/)" },
+      { name: 'events-since', value: 'DURATION', text: 'events last seen within this (default 1h)' },
+      { name: 'page-size', value: 'N', text: 'nodes per list page (default 500)' },
+      LOG_LEVEL,
+    ],
+    examples: [
+      'railwatch fleet',
+      'railwatch fleet --json',
+      "railwatch fleet --selector railwatch.io/rdma=true,topology.kubernetes.io/zone=us-east-1a --stale-after 1h",
+    ],
+  },
+  {
     name: 'serve',
     summary: 'the agent: rescans, serves /metrics, /healthz, /readyz, /status and keeps the Node up to date (default)',
     description:

@@ -150,7 +150,7 @@ describe('--sysfs and --procfs', () => {
 describe('the command line', () => {
   test('an unknown flag or command: one line with where to find help, exit 64', async () => {
     oneLine(await railwatch(['inventory', '--colour']), 64, /^railwatch inventory: unknown flag --colour \(see railwatch inventory --help\)$/);
-    oneLine(await railwatch(['invetory']), 64, /^railwatch: unknown command "invetory" \(commands: inventory, doctor, serve, /);
+    oneLine(await railwatch(['invetory']), 64, /^railwatch: unknown command "invetory" \(commands: inventory, doctor, fleet, serve, /);
     oneLine(await railwatch(['serve', '--interval', '0', ...roots]), 64, /^railwatch serve: --interval must be between 1 and 3600 seconds/);
   });
 });
