@@ -73,6 +73,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     flags: [
       JSON_FLAG('print the report as JSON, every node name'),
       { name: 'kubeconfig', value: 'FILE', text: 'the kubeconfig to use (default $KUBECONFIG, ~/.kube/config, in-cluster)' },
+      { name: 'context', value: 'NAME', text: "the kubeconfig context to use (default: the kubeconfig's current context)" },
       { name: 'selector', value: 'SELECTOR', text: 'label selector of the nodes (default railwatch.io/rdma=true)' },
       { name: 'max-names', value: 'K', text: 'node names shown per line (default 10)' },
       { name: 'stale-after', value: 'DURATION', text: 'a heartbeat older than this is stale (default 30m)' },
