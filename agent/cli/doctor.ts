@@ -8,7 +8,7 @@ import { exitCodeFor, runChecks, summarize, type CheckSummary } from '../checks/
 import { stepLabel } from '../checks/step.ts';
 import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
 import { createLogger } from '../log.ts';
-import { loadConfig, logLevelOf } from './common.ts';
+import { hostRootOf, loadConfig, logLevelOf } from './common.ts';
 import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -108,7 +108,7 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   if (args.values['pod-resources-socket'] !== undefined) checkSocketFlag('pod-resources-socket', args.values['pod-resources-socket'], true);
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
-  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
+  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
   const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
   const report = runChecks(derive(snapshot, allocation, probes, config));
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');

@@ -25,6 +25,11 @@ export interface CommandHelp {
 
 const SYSFS: FlagHelp = { name: 'sysfs', value: 'DIR', text: 'the sysfs root to read (default /sys; /host/sys in the DaemonSet)' };
 const PROCFS: FlagHelp = { name: 'procfs', value: 'DIR', text: 'the procfs root to read (default /proc)' };
+const ROOT: FlagHelp = {
+  name: 'root',
+  value: 'DIR',
+  text: "the host root the config's kubelet and CNI directories are read under (default /, or the directory above --sysfs when given)",
+};
 const CONFIG: FlagHelp = { name: 'config', value: 'FILE', text: 'YAML config (docs/config.md; example in config.example.yaml)' };
 const LOG_LEVEL: FlagHelp = { name: 'log-level', value: 'LEVEL', text: 'debug, info, warn or error (JSON lines on stderr); debug also prints the stack of a failure' };
 const SOCKET: FlagHelp = {
@@ -60,7 +65,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     description:
       'Runs the setup chain (docs/checks.md) on the host; exit 0 when every check passes, 1 with a warning, 2 with a failure. ' +
       "It asks the kubelet which VFs are in pods when its pod-resources socket is there.",
-    flags: [JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, CONFIG, SOCKET, LOG_LEVEL],
+    flags: [JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, ROOT, CONFIG, SOCKET, LOG_LEVEL],
     examples: ['railwatch doctor', 'railwatch doctor --json --config /etc/railwatch/config.yaml', 'railwatch doctor --sysfs /tmp/fx/sys --procfs /tmp/fx/proc'],
   },
   {
@@ -100,6 +105,7 @@ export const COMMANDS: readonly CommandHelp[] = [
       { name: 'listen', value: 'ADDR:PORT', text: 'where to serve HTTP (default 0.0.0.0:9839; :PORT, [IPv6]:PORT)' },
       SYSFS,
       PROCFS,
+      ROOT,
       CONFIG,
       SOCKET,
       { name: 'interval', value: 'SECONDS', text: 'seconds between rescans, 1-3600 (default from the config: 10)' },
