@@ -30,6 +30,11 @@ const ROOT: FlagHelp = {
   value: 'DIR',
   text: "the host root the config's kubelet and CNI directories are read under (default /, or the directory above --sysfs when given)",
 };
+const IP_LINK_JSON: FlagHelp = {
+  name: 'ip-link-json',
+  value: 'FILE',
+  text: "read the PFs' VF lists from this file (the output of ip -j -s -d link show) instead of running ip",
+};
 const CONFIG: FlagHelp = { name: 'config', value: 'FILE', text: 'YAML config (docs/config.md; example in config.example.yaml)' };
 const LOG_LEVEL: FlagHelp = { name: 'log-level', value: 'LEVEL', text: 'debug, info, warn or error (JSON lines on stderr); debug also prints the stack of a failure' };
 const SOCKET: FlagHelp = {
@@ -65,7 +70,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     description:
       'Runs the setup chain (docs/checks.md) on the host; exit 0 when every check passes, 1 with a warning, 2 with a failure. ' +
       "It asks the kubelet which VFs are in pods when its pod-resources socket is there.",
-    flags: [JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, ROOT, CONFIG, SOCKET, LOG_LEVEL],
+    flags: [JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, ROOT, CONFIG, SOCKET, IP_LINK_JSON, LOG_LEVEL],
     examples: ['railwatch doctor', 'railwatch doctor --json --config /etc/railwatch/config.yaml', 'railwatch doctor --sysfs /tmp/fx/sys --procfs /tmp/fx/proc'],
   },
   {
@@ -111,6 +116,7 @@ export const COMMANDS: readonly CommandHelp[] = [
       { name: 'interval', value: 'SECONDS', text: 'seconds between rescans, 1-3600 (default from the config: 10)' },
       { name: 'node-name', value: 'NAME', text: 'the Node to label (default $NODE_NAME, from the downward API)' },
       { name: 'no-kube', text: 'never talk to the API server: log what would be written' },
+      IP_LINK_JSON,
       { name: 'no-monitors', text: 'no rtnetlink or uevent monitors: interval rescans only' },
       LOG_LEVEL,
     ],
