@@ -3,42 +3,41 @@
 import './serve-flags.ts';
 import { gatherHostIdentity } from './host-identity.ts';
 import { createLogger } from './log.ts';
-import { ConfigError } from './config/config.ts';
 import { parseArgs, UsageError } from './cli/args.ts';
+import { debugRequested, failureReport } from './cli/errors.ts';
+import { COMMANDS, commandHelp, findCommand, flagSpec, mainHelp } from './cli/help.ts';
+import { checkProcfsRoot, checkSysfsRoot } from './cli/paths.ts';
+import { terminalWidth } from './cli/text.ts';
 import { loadConfig, logLevelOf, VERSION } from './cli/common.ts';
 import { inventoryJson, inventoryText } from './cli/inventory.ts';
 import { scanNode } from './scan/registry.ts';
 
 export { loadConfig, logLevelOf, VERSION };
 
-const USAGE = `railwatch ${VERSION}: SR-IOV/RDMA rail inventory, metrics and setup checks for GPU nodes
-
-Usage:
-  railwatch inventory [--json] [--sysfs DIR] [--procfs DIR] [--config FILE]
-  railwatch doctor    [--json] [--sysfs DIR] [--procfs DIR] [--config FILE] [--pod-resources-socket PATH]
-  railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
-                      [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
-                      [--no-monitors]
-  railwatch fleet     [--json] [--kubeconfig FILE] [--context NAME] [--selector SELECTOR] [--max-names K]
-                      [--stale-after 30m] [--group-by LABEL,...] [--events-since 1h] [--label-prefix PREFIX]
-                      [--page-size N]
-  every command: [--log-level debug|info|warn|error] (serve also reads RAILWATCH_LOG_LEVEL)
-  serve reads /etc/railwatch/config.yaml when it exists and no --config is given
-  railwatch version
-`;
-
-const COMMON_VALUES = ['sysfs', 'procfs', 'config', 'log-level'] as const;
-
+/** `--help` or `-h` among a command's arguments (before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  return args.some((a) => a === '--help' || a === '-h');
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
+  const width = terminalWidth(process.stdout, process.env);
+  const named = findCommand(command) !== undefined ? command : command.startsWith('--') && !wantsHelp([command]) ? 'serve' : undefined;
   try {
+    if (named !== undefined && named !== 'help' && wantsHelp(named === command ? rest : argv)) {
+      process.stdout.write(commandHelp(named, VERSION, width));
+      return 0;
+    }
     switch (command) {
       case 'inventory':
         return await runInventory(rest);
       case 'doctor': {
         const { runDoctor } = await import('./cli/doctor.ts');
         return await runDoctor(rest);
+      }
+      case 'fleet': {
+        const { runFleet } = await import('./cli/fleet.ts');
+        return await runFleet(rest);
       }
       case 'fleet': {
         const { runFleet } = await import('./cli/fleet.ts');
@@ -54,36 +53,35 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'help':
       case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
+      case '-h': {
+        const topic = command === 'help' ? rest[0] : undefined;
+        if (topic !== undefined && findCommand(topic) === undefined) throw new UsageError(`no command ${JSON.stringify(topic)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+        process.stdout.write(topic !== undefined ? commandHelp(topic, VERSION, width) : mainHelp(VERSION, width));
         return 0;
+      }
       default:
         if (command.startsWith('--')) {
           const { runServe } = await import('./cli/serve.ts');
           return await runServe(argv);
         }
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`railwatch: ${err.message}\n\n${USAGE}`);
-      return 64;
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`railwatch: ${err.message}\n`);
-      return 78;
-    }
-    throw err;
+    const report = failureReport(err, named, debugRequested(argv, process.env));
+    process.stderr.write(report.text);
+    return report.exitCode;
   }
 }
 
 
 async function runInventory(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: COMMON_VALUES, bools: ['json', 'no-identity'] });
+  const args = parseArgs(argv, flagSpec('inventory'));
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
   const sysfsRoot = args.values['sysfs'] ?? '/sys';
+  checkSysfsRoot(sysfsRoot);
+  checkProcfsRoot(args.values['procfs'] ?? '/proc');
   const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot);
   const snapshot = scanNode({
     sysfsRoot,
@@ -91,7 +89,8 @@ async function runInventory(argv: readonly string[]): Promise<number> {
     config,
     ...(identity ? { identity } : {}),
   });
-  process.stdout.write(args.bools.has('json') ? inventoryJson(snapshot) : inventoryText(snapshot));
+  const text = { vfs: args.bools.has('vfs'), width: terminalWidth(process.stdout, process.env) };
+  process.stdout.write(args.bools.has('json') ? inventoryJson(snapshot) : inventoryText(snapshot, text));
   return 0;
 }
 
@@ -105,8 +104,9 @@ if (isEntry) {
       if (code !== 0 || cmd === undefined || cmd === 'serve' || cmd.startsWith('--')) setTimeout(() => process.exit(code), 100).unref();
     },
     (err: unknown) => {
-      process.stderr.write(`railwatch: fatal: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 70;
+      const report = failureReport(err, undefined, true);
+      process.stderr.write(report.text);
+      process.exitCode = report.exitCode;
     },
   );
 }

@@ -13,6 +13,9 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { flagSpec } from './help.ts';
+import { checkProcfsRoot, checkSocketFlag, checkSysfsRoot } from './paths.ts';
+import { terminalWidth, wrapAll } from './text.ts';
 import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
 import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
 import { derive } from '../view/derive.ts';
@@ -51,6 +54,8 @@ export interface TextOptions {
   color: boolean;
   /** Detail lines shown per check (default 12); --json lists all. */
   maxDetails?: number;
+  /** Wrap lines to this many columns (default: no wrapping). */
+  width?: number;
   /** The per-pod section (pods holding VFs or GPUs); null: the kubelet could not be asked; undefined: left out. */
   pods?: PodRails[] | null;
 }
@@ -97,7 +102,8 @@ export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: Te
   } else {
     out.push(paint('pass', 'No step fails: the setup chain is ready.'));
   }
-  return out.join('\n') + '\n';
+  const text = out.join('\n') + '\n';
+  return opts.width !== undefined ? wrapAll(text, opts.width) : text;
 }
 
 export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
@@ -105,11 +111,14 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket', 'ip-link-json'], bools: ['json'] });
+  const args = parseArgs(argv, flagSpec('doctor'));
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
   const sysfsRoot = args.values['sysfs'] ?? '/sys';
+  checkSysfsRoot(sysfsRoot);
+  checkProcfsRoot(args.values['procfs'] ?? '/proc');
+  if (args.values['pod-resources-socket'] !== undefined) checkSocketFlag('pod-resources-socket', args.values['pod-resources-socket'], true);
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
@@ -121,6 +130,6 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const report = runChecks(view);
   const pods = view.pods === undefined ? null : [...view.pods];
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods), null, 2) + '\n');
-  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods }));
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods, width: terminalWidth(process.stdout, process.env) }));
   return exitCodeFor(report);
 }

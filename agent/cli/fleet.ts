@@ -5,6 +5,7 @@ import { FleetReadError, readEvents, readNodes, type ListStats } from '../fleet/
 import { fleetExitCode, fleetReport, fleetText } from '../fleet/report.ts';
 import { createKubeClient, loadKubeConfig, resolveKubeMode, type ApiConnection, type KubeMode } from '../kube/client.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { flagSpec } from './help.ts';
 
 export const FLEET_DEFAULTS = {
   selector: 'railwatch.io/rdma=true',
@@ -17,10 +18,7 @@ export const FLEET_DEFAULTS = {
   pageSize: 500,
 } as const;
 
-const FLEET_FLAGS = {
-  values: ['kubeconfig', 'context', 'selector', 'max-names', 'stale-after', 'group-by', 'label-prefix', 'events-since', 'page-size', 'log-level'],
-  bools: ['json'],
-} as const;
+const FLEET_FLAGS = flagSpec('fleet');
 
 /** `90`, `90s`, `30m`, `2h`, `1h30m` -> seconds. */
 export function parseDuration(flag: string, text: string): number {

@@ -2,6 +2,7 @@
 import type { NodeSnapshot, Pf, RdmaDevice } from '../model.ts';
 import { nicVendorName } from '../parse/values.ts';
 import { snapshotToJson } from '../scan/registry.ts';
+import { ranges, wrapLine } from './text.ts';
 
 /** The `--json` document: the snapshot itself (schema in docs/inventory.md). */
 export function inventoryJson(s: NodeSnapshot): string {
@@ -28,8 +29,19 @@ function portLines(dev: RdmaDevice | undefined, indent: string): string[] {
   );
 }
 
-export function inventoryText(s: NodeSnapshot): string {
+export interface InventoryTextOptions {
+  /** List every VF (default: a summary per PF with index ranges). */
+  vfs?: boolean;
+  /** Wrap long lines (kernel command line, module list, ...) to this many columns (default 80). */
+  width?: number;
+}
+
+export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}): string {
   const out: string[] = [];
+  const width = opts.width ?? 80;
+  /** Lines of the GPU<->NIC table: not wrapped (a table), only trimmed. */
+  const table = new Set<number>();
+  const vfLines = (pf: Pf, indent: string): string[] => (opts.vfs === true ? vfList(pf, indent) : vfSummary(pf, indent));
   const rdma = new Map(s.rdmaDevices.map((d) => [d.name, d]));
   const id = s.identity;
   out.push(`railwatch inventory of ${s.sysfsRoot}` + (id?.systemModel ? ` (${[id.systemVendor, id.systemModel].filter(Boolean).join(' ')})` : ''));
@@ -69,10 +81,11 @@ export function inventoryText(s: NodeSnapshot): string {
   if (s.topology.gpus.length > 0 && s.topology.nics.length > 0) {
     out.push('', 'GPU <-> NIC PCIe distance (PIX same switch, PXB across switches, PHB same root complex, NODE same NUMA, SYS across NUMA)');
     const nicNames = s.topology.nics.map((pci) => s.pfs.find((p) => p.pci === pci)?.rdmaDevices[0] ?? pci);
-    const w = Math.max(8, ...nicNames.map((n) => n.length)) + 1;
-    out.push('  ' + 'GPU'.padEnd(14) + nicNames.map((n) => n.padEnd(w)).join(''));
+    // 8 columns of mlx5_N fit in 80 characters
+    const w = Math.max(6, ...nicNames.map((n) => n.length)) + 2;
+    table.add(out.push('  ' + 'GPU'.padEnd(14) + nicNames.map((n) => n.padEnd(w)).join('')) - 1);
     s.topology.gpus.forEach((g, i) => {
-      out.push('  ' + g.padEnd(14) + (s.topology.distance[i] ?? []).map((d) => d.padEnd(w)).join(''));
+      table.add(out.push('  ' + g.padEnd(14) + (s.topology.distance[i] ?? []).map((d) => d.padEnd(w)).join('')) - 1);
     });
   }
   const h = s.host;
@@ -87,17 +100,49 @@ export function inventoryText(s: NodeSnapshot): string {
     if (s.issues.length > 10) out.push(`  ... and ${s.issues.length - 10} more (see --json)`);
   }
   out.push('', `Scan took ${s.durationMs.toFixed(1)} ms.`);
-  return out.join('\n') + '\n';
+  return out.flatMap((l, i) => (table.has(i) ? [l.trimEnd()] : wrapLine(l, width))).join('\n') + '\n';
 }
 
-function vfLines(pf: Pf, indent: string): string[] {
-  if (pf.vfs.length === 0) return pf.sriovCapable && (pf.numVfs ?? 0) > 0 ? [`${indent}VFs: sriov_numvfs=${pf.numVfs} but no VF functions found`] : [];
+function noVfs(pf: Pf, indent: string): string[] | undefined {
+  if (pf.vfs.length > 0) return undefined;
+  return pf.sriovCapable && (pf.numVfs ?? 0) > 0 ? [`${indent}VFs: sriov_numvfs=${pf.numVfs} but no VF functions found`] : [];
+}
+
+function vfHeader(pf: Pf, indent: string): string {
   const withNet = pf.vfs.filter((v) => v.netdev !== undefined).length;
-  const lines = [`${indent}VFs: ${pf.vfs.length} present, ${withNet} with a netdev in the host namespace`];
-  const shown = pf.vfs.slice(0, 16);
-  for (const v of shown) {
+  return `${indent}VFs: ${pf.vfs.length} present, ${withNet} with a netdev in the host namespace`;
+}
+
+/** `--vfs`: one line per VF. */
+function vfList(pf: Pf, indent: string): string[] {
+  const none = noVfs(pf, indent);
+  if (none) return none;
+  const lines = [vfHeader(pf, indent)];
+  for (const v of pf.vfs) {
     lines.push(`${indent}  vf${v.index} ${v.pci} driver=${v.driver ?? 'none'} netdev=${v.netdev ?? '-'}${v.rdmaDevice ? ` rdma=${v.rdmaDevice}` : ''}`);
   }
-  if (pf.vfs.length > shown.length) lines.push(`${indent}  ... ${pf.vfs.length - shown.length} more`);
+  return lines;
+}
+
+/** The default: VF indexes as ranges, grouped by driver, with those lacking a netdev or an RDMA device named. */
+function vfSummary(pf: Pf, indent: string): string[] {
+  const none = noVfs(pf, indent);
+  if (none) return none;
+  const lines = [`${vfHeader(pf, indent)} (--vfs lists each)`];
+  const byDriver = new Map<string, number[]>();
+  for (const v of pf.vfs) {
+    const d = v.driver ?? 'none';
+    byDriver.set(d, [...(byDriver.get(d) ?? []), v.index]);
+  }
+  const first = pf.vfs[0]?.pci;
+  const last = pf.vfs[pf.vfs.length - 1]?.pci;
+  const drivers = [...byDriver].sort(([a], [b]) => a.localeCompare(b));
+  const only = drivers.length === 1 ? `, driver=${drivers[0]?.[0]}` : '';
+  lines.push(`${indent}  vf ${ranges(pf.vfs.map((v) => v.index))}: PCI ${first === last ? first : `${first} .. ${last}`}${only}`);
+  if (drivers.length > 1) for (const [driver, idx] of drivers) lines.push(`${indent}  driver=${driver}: vf ${ranges(idx)}`);
+  const noNet = pf.vfs.filter((v) => v.netdev === undefined).map((v) => v.index);
+  if (noNet.length > 0) lines.push(`${indent}  no netdev in the host namespace (in a pod, or no driver): vf ${ranges(noNet)}`);
+  const withRdma = pf.vfs.filter((v) => v.rdmaDevice !== undefined).map((v) => v.index);
+  if (withRdma.length > 0) lines.push(`${indent}  RDMA device: vf ${ranges(withRdma)}`);
   return lines;
 }

@@ -28,6 +28,8 @@ import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
 import { startUeventMonitor, type Uevent, type UeventMonitor } from '../watch/uevent.ts';
 import { createVirtualNetdevFilter } from '../watch/virtual-netdevs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { flagSpec } from './help.ts';
+import { checkServePaths } from './paths.ts';
 import { derive } from '../view/derive.ts';
 
 /** A full scan at least every this many interval scans, even when the cheap rescan sees no structural change. */
@@ -293,10 +295,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   };
 }
 
-const SERVE_FLAGS = {
-  values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name', 'ip-link-json'],
-  bools: ['no-kube', 'no-monitors'],
-} as const;
+const SERVE_FLAGS = flagSpec('serve');
 
 /** Default config file path inside the DaemonSet (the ConfigMap mount); used when it exists. */
 export const DEFAULT_CONFIG_FILE = '/etc/railwatch/config.yaml';
@@ -304,6 +303,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/railwatch/config.yaml';
 export async function runServe(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, SERVE_FLAGS);
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  checkServePaths(args.values);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? process.env['RAILWATCH_LOG_LEVEL']) });
   const configFile = args.values['config'] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   const config = loadConfig(configFile);

@@ -1,7 +1,8 @@
 // railwatch configuration: one YAML file (a ConfigMap in the cluster), validated at the edge with defaults.
-// A bad config gives a ConfigError naming the field; the caller keeps the old config on reload.
+// A bad config gives a ConfigError naming the file, the line and column and every bad field; the caller keeps the old
+// config on reload.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 
 export interface HugepagesWant {
   /** Page size in kB (2048 or 1048576); written as 2Mi/1Gi/2048kB in the file. */
@@ -29,13 +30,76 @@ export interface Config {
   cni: { confDir: string; binDir: string };
 }
 
+/** A field's path: `a.b.c` or, where a key holds a dot (a PCI address), the keys themselves. */
+export type FieldPath = string | readonly string[];
+
+export interface ConfigProblem {
+  /** The setting, dotted (`desiredVfs.pfs.ens1f0np0`); `(yaml)`, `(root)` or `(file)` for the document as a whole. */
+  field: string;
+  message: string;
+  /** 1-based position in the file, when known. */
+  line?: number;
+  col?: number;
+  /** @internal the keys of `field`, and whether the key (an unknown setting) or the value is at fault */
+  keys?: readonly string[];
+  at?: 'key' | 'value';
+}
+
+function keysOf(field: FieldPath): readonly string[] {
+  return typeof field === 'string' ? field.split('.') : field;
+}
+
+function where(file: string | undefined, p: ConfigProblem): string {
+  const pos = p.line !== undefined ? `:${p.line}${p.col !== undefined ? `:${p.col}` : ''}` : '';
+  return file !== undefined ? `${file}${pos}: ` : pos !== '' ? `line ${p.line}${p.col !== undefined ? `, column ${p.col}` : ''}: ` : '';
+}
+
+/** `labelPrefix: `; the YAML syntax as `YAML: `; nothing for the file itself. */
+function label(p: ConfigProblem): string {
+  return p.field === '(file)' ? '' : p.field === '(yaml)' ? 'YAML: ' : `${p.field}: `;
+}
+
+/**
+ * Everything wrong with a config, at once. `field` is the first bad field; `problems` lists all of them, each with
+ * its line and column when the text was parsed here, and `file` the file they are in.
+ */
 export class ConfigError extends Error {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super(`config: ${field}: ${message}`);
+  readonly problems: readonly ConfigProblem[];
+  readonly file: string | undefined;
+  constructor(field: FieldPath | readonly ConfigProblem[], message?: string, file?: string) {
+    const problems: ConfigProblem[] =
+      typeof field === 'string' || (field.length > 0 && typeof field[0] === 'string')
+        ? [{ field: keysOf(field as FieldPath).join('.'), message: message ?? 'invalid', keys: keysOf(field as FieldPath), at: message?.startsWith('unknown setting') ? 'key' : 'value' }]
+        : [...(field as readonly ConfigProblem[])];
+    const head = `config${file !== undefined ? ` ${file}` : ''}`;
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+    super(
+      problems.length === 1
+        ? `config: ${where(file, problems[0]!)}${label(problems[0]!)}${problems[0]!.message}`
+        : `${head}: ${problems.length} problems:\n` + problems.map((p) => `  ${where(file, p)}${label(p)}${p.message}`).join('\n'),
+    );
     this.name = 'ConfigError';
-    this.field = field;
+    this.field = problems[0]?.field ?? '(root)';
+    this.problems = problems;
+    this.file = file;
   }
+}
+
+/** Runs one field's validation, collecting its ConfigError (if any) instead of stopping at it. */
+function collector(): { check(fn: () => void): void; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  return {
+    problems,
+    check(fn) {
+      try {
+        fn();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+      }
+    },
+  };
 }
 
 export function defaultConfig(): Config {
@@ -71,35 +135,39 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function int(field: string, v: unknown, min: number, max: number): number {
+function int(field: FieldPath, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(field, `must be an integer, got ${JSON.stringify(v)}`);
   if (v < min || v > max) throw new ConfigError(field, `must be between ${min} and ${max}, got ${v}`);
   return v;
 }
 
-function num(field: string, v: unknown, min: number, max: number): number {
+function num(field: FieldPath, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(field, `must be a number, got ${JSON.stringify(v)}`);
   if (v < min || v > max) throw new ConfigError(field, `must be between ${min} and ${max}, got ${v}`);
   return v;
 }
 
-function path(field: string, v: unknown): string {
+function path(field: FieldPath, v: unknown): string {
   if (typeof v !== 'string' || !v.startsWith('/')) throw new ConfigError(field, `must be an absolute path, got ${JSON.stringify(v)}`);
   return v;
 }
 
-function intMap(field: string, v: unknown, min: number, max: number): Record<string, number> {
+function intMap(field: FieldPath, v: unknown, min: number, max: number): Record<string, number> {
   if (!isObject(v)) throw new ConfigError(field, 'must be a map');
   const out: Record<string, number> = {};
+  const c = collector();
   for (const [k, val] of Object.entries(v)) {
-    if (k === '' || k.length > 64) throw new ConfigError(`${field}.${k}`, 'key must be 1-64 characters');
-    out[k] = int(`${field}.${k}`, val, min, max);
+    c.check(() => {
+      if (k === '' || k.length > 64) throw new ConfigError([...keysOf(field), k], 'key must be 1-64 characters');
+      out[k] = int([...keysOf(field), k], val, min, max);
+    });
   }
+  if (c.problems.length > 0) throw new ConfigError(c.problems);
   return out;
 }
 
 /** Parses `2Mi`, `1Gi`, `2048kB`, `2M`, `1G` or a number of kB. */
-export function parsePageSize(field: string, v: unknown): number {
+export function parsePageSize(field: FieldPath, v: unknown): number {
   if (typeof v === 'number') return int(field, v, 4, 16 * 1024 * 1024);
   if (typeof v !== 'string') throw new ConfigError(field, 'must be a size like 2Mi or 1Gi');
   const m = /^(\d+)\s*(kB|KiB|Ki|Mi|M|MB|Gi|G|GB)$/.exec(v.trim());
@@ -113,96 +181,161 @@ export function parsePageSize(field: string, v: unknown): number {
   return kb;
 }
 
-/** Validates a parsed YAML document into a Config (defaults filled in). */
+/** Validates a parsed YAML document into a Config (defaults filled in); a ConfigError lists every bad field. */
 export function validateConfig(doc: unknown): Config {
   const cfg = defaultConfig();
   if (doc === null || doc === undefined) return cfg;
   if (!isObject(doc)) throw new ConfigError('(root)', 'must be a map of settings');
+  const { check, problems } = collector();
   for (const key of Object.keys(doc)) {
-    if (!(TOP_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, `unknown setting (known: ${TOP_KEYS.join(', ')})`);
+    if (!(TOP_KEYS as readonly string[]).includes(key)) check(() => { throw new ConfigError([key], `unknown setting (known: ${TOP_KEYS.join(', ')})`); });
   }
-  if (doc['labelPrefix'] !== undefined) {
+  if (doc['labelPrefix'] !== undefined) check(() => {
     const p = doc['labelPrefix'];
     if (typeof p !== 'string' || !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/$/.test(p) || p.length > 254) {
       throw new ConfigError('labelPrefix', 'must be a DNS subdomain followed by "/", e.g. railwatch.io/');
     }
     cfg.labelPrefix = p;
-  }
-  if (doc['scanIntervalSeconds'] !== undefined) cfg.scanIntervalSeconds = num('scanIntervalSeconds', doc['scanIntervalSeconds'], 1, 3600);
-  if (doc['conditionHeartbeatSeconds'] !== undefined) {
+  });
+  if (doc['scanIntervalSeconds'] !== undefined) check(() => (cfg.scanIntervalSeconds = num('scanIntervalSeconds', doc['scanIntervalSeconds'], 1, 3600)));
+  if (doc['conditionHeartbeatSeconds'] !== undefined) check(() => {
     cfg.conditionHeartbeatSeconds = int('conditionHeartbeatSeconds', doc['conditionHeartbeatSeconds'], 10, 86_400);
-  }
-  if (doc['rails'] !== undefined) {
+  });
+  if (doc['rails'] !== undefined) check(() => {
     cfg.rails = intMap('rails', doc['rails'], 0, 255);
     const seen = new Map<number, string>();
+    const dup = collector();
     for (const [k, r] of Object.entries(cfg.rails)) {
       const prev = seen.get(r);
-      if (prev !== undefined) throw new ConfigError(`rails.${k}`, `rail ${r} is already assigned to ${prev}`);
+      if (prev !== undefined) dup.check(() => { throw new ConfigError(['rails', k], `rail ${r} is already assigned to ${prev}`); });
       seen.set(r, k);
     }
-  }
-  if (doc['expectedRails'] !== undefined) cfg.expectedRails = int('expectedRails', doc['expectedRails'], 0, 256);
+    if (dup.problems.length > 0) throw new ConfigError(dup.problems);
+  });
+  if (doc['expectedRails'] !== undefined) check(() => (cfg.expectedRails = int('expectedRails', doc['expectedRails'], 0, 256)));
   const dv = doc['desiredVfs'];
   if (dv !== undefined) {
     if (typeof dv === 'number') {
-      cfg.desiredVfs.all = int('desiredVfs', dv, 0, 4096);
+      check(() => (cfg.desiredVfs.all = int('desiredVfs', dv, 0, 4096)));
     } else if (isObject(dv)) {
       for (const key of Object.keys(dv)) {
-        if (!['all', 'pfs', 'rails'].includes(key)) throw new ConfigError(`desiredVfs.${key}`, 'unknown setting (known: all, pfs, rails)');
+        if (!['all', 'pfs', 'rails'].includes(key)) check(() => { throw new ConfigError(['desiredVfs', key], 'unknown setting (known: all, pfs, rails)'); });
       }
-      if (dv['all'] !== undefined) cfg.desiredVfs.all = int('desiredVfs.all', dv['all'], 0, 4096);
-      if (dv['pfs'] !== undefined) cfg.desiredVfs.pfs = intMap('desiredVfs.pfs', dv['pfs'], 0, 4096);
-      if (dv['rails'] !== undefined) cfg.desiredVfs.rails = intMap('desiredVfs.rails', dv['rails'], 0, 4096);
-      for (const k of Object.keys(cfg.desiredVfs.rails)) {
-        if (!/^\d+$/.test(k)) throw new ConfigError(`desiredVfs.rails.${k}`, 'keys must be rail numbers');
-      }
+      if (dv['all'] !== undefined) check(() => (cfg.desiredVfs.all = int('desiredVfs.all', dv['all'], 0, 4096)));
+      if (dv['pfs'] !== undefined) check(() => (cfg.desiredVfs.pfs = intMap('desiredVfs.pfs', dv['pfs'], 0, 4096)));
+      if (dv['rails'] !== undefined) check(() => {
+        const byRail = isObject(dv['rails']) ? dv['rails'] : {};
+        for (const k of Object.keys(byRail)) {
+          if (!/^\d+$/.test(k)) check(() => { throw new ConfigError(['desiredVfs', 'rails', k], 'keys must be rail numbers'); });
+        }
+        cfg.desiredVfs.rails = intMap('desiredVfs.rails', dv['rails'], 0, 4096);
+      });
     } else {
-      throw new ConfigError('desiredVfs', 'must be a number or a map with all/pfs/rails');
+      check(() => { throw new ConfigError('desiredVfs', 'must be a number or a map with all/pfs/rails'); });
     }
   }
-  if (doc['expectedRateGbps'] !== undefined) cfg.expectedRateGbps = num('expectedRateGbps', doc['expectedRateGbps'], 1, 10000);
-  if (doc['expectedMtu'] !== undefined) cfg.expectedMtu = int('expectedMtu', doc['expectedMtu'], 68, 65535);
+  if (doc['expectedRateGbps'] !== undefined) check(() => (cfg.expectedRateGbps = num('expectedRateGbps', doc['expectedRateGbps'], 1, 10000)));
+  if (doc['expectedMtu'] !== undefined) check(() => (cfg.expectedMtu = int('expectedMtu', doc['expectedMtu'], 68, 65535)));
   const hp = doc['hugepages'];
-  if (hp !== undefined) {
+  if (hp !== undefined) check(() => {
     if (!isObject(hp)) throw new ConfigError('hugepages', 'must be a map with size and count');
+    const h = collector();
     for (const key of Object.keys(hp)) {
-      if (!['size', 'count', 'perNuma'].includes(key)) throw new ConfigError(`hugepages.${key}`, 'unknown setting (known: size, count, perNuma)');
+      if (!['size', 'count', 'perNuma'].includes(key)) h.check(() => { throw new ConfigError(['hugepages', key], 'unknown setting (known: size, count, perNuma)'); });
     }
-    if (hp['size'] === undefined) throw new ConfigError('hugepages.size', 'is required');
-    if (hp['count'] === undefined) throw new ConfigError('hugepages.count', 'is required');
-    const perNuma = hp['perNuma'] ?? false;
-    if (typeof perNuma !== 'boolean') throw new ConfigError('hugepages.perNuma', 'must be true or false');
-    cfg.hugepages = { sizeKb: parsePageSize('hugepages.size', hp['size']), count: int('hugepages.count', hp['count'], 0, 1 << 24), perNuma };
-  }
+    let sizeKb = 0;
+    let count = 0;
+    let perNuma = false;
+    h.check(() => {
+      if (hp['size'] === undefined) throw new ConfigError('hugepages.size', 'is required');
+      sizeKb = parsePageSize('hugepages.size', hp['size']);
+    });
+    h.check(() => {
+      if (hp['count'] === undefined) throw new ConfigError('hugepages.count', 'is required');
+      count = int('hugepages.count', hp['count'], 0, 1 << 24);
+    });
+    h.check(() => {
+      const v = hp['perNuma'] ?? false;
+      if (typeof v !== 'boolean') throw new ConfigError('hugepages.perNuma', 'must be true or false');
+      perNuma = v;
+    });
+    if (h.problems.length > 0) throw new ConfigError(h.problems);
+    cfg.hugepages = { sizeKb, count, perNuma };
+  });
   const kubelet = doc['kubelet'];
-  if (kubelet !== undefined) {
+  if (kubelet !== undefined) check(() => {
     if (!isObject(kubelet)) throw new ConfigError('kubelet', 'must be a map');
     for (const key of Object.keys(kubelet)) {
-      if (key === 'podResourcesSocket') cfg.kubelet.podResourcesSocket = path('kubelet.podResourcesSocket', kubelet[key]);
-      else if (key === 'devicePluginsDir') cfg.kubelet.devicePluginsDir = path('kubelet.devicePluginsDir', kubelet[key]);
-      else throw new ConfigError(`kubelet.${key}`, 'unknown setting (known: podResourcesSocket, devicePluginsDir)');
+      check(() => {
+        if (key === 'podResourcesSocket') cfg.kubelet.podResourcesSocket = path('kubelet.podResourcesSocket', kubelet[key]);
+        else if (key === 'devicePluginsDir') cfg.kubelet.devicePluginsDir = path('kubelet.devicePluginsDir', kubelet[key]);
+        else throw new ConfigError(['kubelet', key], 'unknown setting (known: podResourcesSocket, devicePluginsDir)');
+      });
     }
-  }
+  });
   const cni = doc['cni'];
-  if (cni !== undefined) {
+  if (cni !== undefined) check(() => {
     if (!isObject(cni)) throw new ConfigError('cni', 'must be a map');
     for (const key of Object.keys(cni)) {
-      if (key === 'confDir') cfg.cni.confDir = path('cni.confDir', cni[key]);
-      else if (key === 'binDir') cfg.cni.binDir = path('cni.binDir', cni[key]);
-      else throw new ConfigError(`cni.${key}`, 'unknown setting (known: confDir, binDir)');
+      check(() => {
+        if (key === 'confDir') cfg.cni.confDir = path('cni.confDir', cni[key]);
+        else if (key === 'binDir') cfg.cni.binDir = path('cni.binDir', cni[key]);
+        else throw new ConfigError(['cni', key], 'unknown setting (known: confDir, binDir)');
+      });
     }
-  }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
 
-export function parseConfigText(text: string): Config {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
-  } catch (err) {
-    throw new ConfigError('(yaml)', (err as Error).message.split('\n')[0] ?? 'invalid YAML');
+/** The YAML node at `keys` (its key node for `at: 'key'`), or the deepest one that exists. */
+function locate(root: YamlNode | null | undefined, keys: readonly string[], at: 'key' | 'value'): YamlNode | undefined {
+  let node: YamlNode | null | undefined = root;
+  for (const [i, k] of keys.entries()) {
+    if (!isMap(node)) return node ?? undefined;
+    const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === k);
+    if (!pair) return node;
+    const last = i === keys.length - 1;
+    if (last && at === 'key' && isScalar(pair.key)) return pair.key;
+    node = (pair.value as YamlNode | null) ?? (isScalar(pair.key) ? pair.key : undefined);
   }
-  return validateConfig(doc);
+  return node ?? undefined;
+}
+
+/** A yaml library message without its own position and code excerpt (`... at line 2, column 1:` and what follows). */
+function yamlMessage(err: Error): string {
+  return (err.message.split('\n')[0] ?? 'invalid YAML').replace(/ at line \d+, column \d+:?\s*$/, '').trim() || 'invalid YAML';
+}
+
+/** Parses and validates a config text; `file` only names it in errors. */
+export function parseConfigText(text: string, file?: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const pos = (offset: number | undefined) => (offset === undefined ? {} : { line: lineCounter.linePos(offset).line, col: lineCounter.linePos(offset).col });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ field: '(yaml)', message: yamlMessage(e), ...(e.linePos?.[0] ? { line: e.linePos[0].line, col: e.linePos[0].col } : pos(e.pos[0])) })),
+      undefined,
+      file,
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ field: '(yaml)', message: yamlMessage(err as Error) }], undefined, file);
+  }
+  try {
+    return validateConfig(value);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const located = err.problems.map((p) => {
+      const node = p.keys ? locate(doc.contents, p.field === '(root)' ? [] : p.keys, p.at ?? 'value') : undefined;
+      const { keys: _k, at: _a, ...rest } = p;
+      return { ...rest, ...pos(node?.range?.[0]) };
+    });
+    throw new ConfigError(located, undefined, file);
+  }
 }
 
 export function loadConfigFile(file: string): Config {
@@ -210,9 +343,16 @@ export function loadConfigFile(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('(file)', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError([{ field: '(file)', message: `cannot read: ${readError(err)}` }], undefined, file);
   }
-  return parseConfigText(text);
+  return parseConfigText(text, file);
+}
+
+/** `no such file (ENOENT)`, `permission denied (EACCES)`, `is a directory (EISDIR)`, or the message. */
+export function readError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory', ELOOP: 'too many symbolic links' };
+  return code !== undefined ? `${words[code] ?? 'cannot read'} (${code})` : (err as Error).message;
 }
 
 /** Desired VF count for a PF: per-PF (name or PCI) beats per-rail beats `all` (rail PFs only). */

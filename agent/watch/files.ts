@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { ConfigError, parseConfigText, type Config } from '../config/config.ts';
+import { ConfigError, parseConfigText, readError, type Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 
 export interface Closable {
@@ -36,9 +36,9 @@ function readConfig(file: string): { text: string; cfg: Config } {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('(file)', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError([{ field: '(file)', message: `cannot read: ${readError(err)}` }], undefined, file);
   }
-  return { text, cfg: parseConfigText(text) };
+  return { text, cfg: parseConfigText(text, file) };
 }
 
 export function watchConfig(opts: WatchConfigOptions): Closable {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
@@ -39,7 +40,11 @@ test('doctor: VF netdevs in pods are explained by the kubelet; without it they a
   const withKubelet = await doctor([...common, '--pod-resources-socket', kubelet.socketPath]);
   const visible = withKubelet.json.results.find((r) => r.id === 'vf-netdevs-visible');
   assert.equal(visible?.status, 'pass', visible?.finding);
-  const without = await doctor([...common, '--pod-resources-socket', join(host.root, 'absent.sock')]);
+  // no kubelet: the socket the config names is absent (an absent socket given with --pod-resources-socket is a usage
+  // error instead; test/cli/errors.test.ts)
+  const config = join(host.root, 'no-kubelet.yaml');
+  writeFileSync(config, `kubelet: {podResourcesSocket: ${join(host.root, 'absent.sock')}}\n`);
+  const without = await doctor([...common, '--config', config]);
   const unknown = without.json.results.find((r) => r.id === 'vf-netdevs-visible');
   assert.equal(unknown?.status, 'warn');
   assert.match(unknown?.finding ?? '', /allocation could not be checked \(socket-absent\)/);

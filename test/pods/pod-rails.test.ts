@@ -153,7 +153,8 @@ describe('through the kubelet API', () => {
     const args = ['agent/main.ts', 'doctor', '--sysfs', host.sys, '--procfs', host.proc, '--pod-resources-socket', kubelet.socketPath, '--ip-link-json', host.ipLinkFile];
     const run = (extra: string[]) =>
       new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, [...args, ...extra], { cwd: REPO, timeout: 60_000 }, (err, stdout) => (err && typeof (err as { code?: unknown }).code !== 'number' ? reject(err) : resolve(stdout))),
+        // wide enough that doctor wraps no line (wrapping has its own tests in test/cli/output.test.ts)
+        execFile(process.execPath, [...args, ...extra], { cwd: REPO, timeout: 60_000, env: { ...process.env, COLUMNS: '400' } }, (err, stdout) => (err && typeof (err as { code?: unknown }).code !== 'number' ? reject(err) : resolve(stdout))),
       );
     const text = await run([]);
     assert.match(text, /Pods on rails \(kubelet pod-resources\)\n {2}pod ml\/crossed: 4 VF\(s\) on rails 4,5,6,7, 4 GPU\(s\) on rails 0,1,2,3\n/);

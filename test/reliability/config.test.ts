@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startAgent } from '../../agent/cli/serve.ts';
-import { ConfigError, loadConfigFile, parseConfigText } from '../../agent/config/config.ts';
+import { CONFIG_TOP_KEYS, ConfigError, loadConfigFile, parseConfigText } from '../../agent/config/config.ts';
 import { memoryLogger } from '../../agent/log.ts';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
 import { spawnRailwatch, until } from './helpers.ts';
@@ -61,7 +61,9 @@ function fieldOf(fn: () => unknown): string {
     fn();
   } catch (err) {
     assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
-    assert.ok(err.message.includes(err.field), `the message names the field: ${err.message}`);
+    // the document-level kinds are named in words: `YAML: ...`, `cannot read: ...`, `must be a map of settings`
+    const named = { '(yaml)': 'YAML: ', '(file)': 'cannot read: ', '(root)': 'must be a map' }[err.field] ?? `${err.field}: `;
+    assert.ok(err.message.includes(named), `the message names the field: ${err.message}`);
     return err.field;
   }
   return '(accepted)';
@@ -76,6 +78,42 @@ describe('validator', () => {
   test('an unreadable config file is a ConfigError too', () => {
     assert.equal(fieldOf(() => loadConfigFile(join(dir, 'absent.yaml'))), '(file)');
     assert.equal(fieldOf(() => loadConfigFile(dir)), '(file)');
+  });
+
+  test('every bad field at once, each with its line and column; a YAML syntax error with its position', () => {
+    const file = join(dir, 'many.yaml');
+    writeFileSync(file, ['labelPrefix: BAD', 'expectedMtu: 5', 'bogus: 1', 'rails:', '  "0000:16:00.0": 300', '  ens2: x', 'hugepages: {size: 3Mi}', 'kubelet: {podResourcesSocket: rel, devicePluginsDir: 5}', 'cni: {confDir: /ok}', ''].join('\n'));
+    let err: unknown;
+    try {
+      loadConfigFile(file);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.file, file);
+    assert.deepEqual(err.problems.map((p) => `${p.line}:${p.col} ${p.field}`), [
+      '1:14 labelPrefix',
+      '2:14 expectedMtu',
+      '3:1 bogus',
+      '5:19 rails.0000:16:00.0',
+      '6:9 rails.ens2',
+      '7:12 hugepages.count',
+      '7:19 hugepages.size',
+      '8:31 kubelet.podResourcesSocket',
+      '8:54 kubelet.devicePluginsDir',
+    ]);
+    const lines = err.message.split('\n');
+    assert.equal(lines[0], `config ${file}: 9 problems:`);
+    assert.equal(lines[3], `  ${file}:3:1: bogus: unknown setting (known: ${CONFIG_TOP_KEYS.join(', ')})`);
+    assert.equal(lines[4], `  ${file}:5:19: rails.0000:16:00.0: must be between 0 and 255, got 300`);
+
+    writeFileSync(file, 'expectedMtu: 9000\nlabelPrefix: [railwatch.io/\nrails: {}\n');
+    assert.throws(() => loadConfigFile(file), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      // the position once, at the front; no dangling `at line 3, column 1:` with the excerpt cut off
+      assert.match(e.message, new RegExp(`^config: ${file}:3:1: YAML: [^\\n]*\\]$`));
+      return true;
+    });
   });
 
   test('YAML alias bombs are refused, not expanded', () => {
@@ -100,7 +138,8 @@ describe('start-up of the real binary', () => {
       const p = spawnRailwatch(['serve', '--config', q.file, '--no-kube', '--no-monitors', '--listen', '127.0.0.1:0', '--sysfs', host.sys, '--procfs', host.proc]);
       const { code } = await p.exited;
       const err = p.stderr();
-      results.push(`${q.field} exit=${code} named=${err.includes(`config: ${q.field}:`)} served=${err.includes('railwatch serving')}`);
+      const named = { '(yaml)': 'YAML: ', '(root)': 'must be a map' }[q.field] ?? `${q.field}: `;
+      results.push(`${q.field} exit=${code} named=${err.includes(`config: ${q.file}:`) && err.includes(named)} served=${err.includes('railwatch serving')}`);
     };
     // six at a time: each is a Node start-up
     const pending = [...queue];

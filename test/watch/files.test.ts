@@ -79,7 +79,7 @@ describe('watchConfig on a ConfigMap-like volume', () => {
       assert.deepEqual(warn, {
         level: 'warn',
         msg: 'config reload rejected; keeping the previous config',
-        meta: { file: vol.file, field: 'scanIntervalSeconds', err: 'config: scanIntervalSeconds: must be between 1 and 3600, got 0.5' },
+        meta: { file: vol.file, field: 'scanIntervalSeconds', err: `config: ${vol.file}:1:22: scanIntervalSeconds: must be between 1 and 3600, got 0.5` },
       });
 
       vol.update('scanIntervalSeconds: 3\n');
