@@ -39,10 +39,6 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { runFleet } = await import('./cli/fleet.ts');
         return await runFleet(rest);
       }
-      case 'fleet': {
-        const { runFleet } = await import('./cli/fleet.ts');
-        return await runFleet(rest);
-      }
       case 'serve': {
         const { runServe } = await import('./cli/serve.ts');
         return await runServe(rest);
