@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../agent/log.ts';
 import { FULL_SCAN_EVERY } from '../agent/cli/serve.ts';
-import type { NodeSnapshot } from '../agent/model.ts';
 import { runScan, scanNode, type Scan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
 import { watchConfig, watchDirs } from '../agent/watch/files.ts';

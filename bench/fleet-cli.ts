@@ -105,12 +105,12 @@ async function serve(n: number): Promise<void> {
 async function startServer(n: number): Promise<{ url: string; token: string; stop: () => void }> {
   const child = spawn(process.execPath, ['--max-old-space-size=8192', import.meta.filename, '--serve', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`API server exited ${code}`)));
   });
   const { url, token } = JSON.parse(line) as { url: string; token: string };
-  return { url, token, stop: () => child.stdin!.end() };
+  return { url, token, stop: () => child.stdin.end() };
 }
 
 function median(xs: number[]): number {

@@ -10,7 +10,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { defaultConfig } from '../agent/config/config.ts';
 import { createMetricsRenderer } from '../agent/metrics/render.ts';
-import type { NodeSnapshot } from '../agent/model.ts';
 import { runScan, type Scan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
 import { bump, createAgentState } from '../agent/state.ts';

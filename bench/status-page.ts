@@ -72,7 +72,7 @@ async function main(): Promise<void> {
         ['/metrics (gzip)', '/metrics', true],
       ];
       const acc = new Map<string, { cpu: number; lat: number[]; bytes: number }>();
-      for (const [label, path, gz] of paths) for (let i = 0; i < 20; i++) await get(port, path, gz); // warm-up
+      for (const [, path, gz] of paths) for (let i = 0; i < 20; i++) await get(port, path, gz); // warm-up
       for (let r = 0; r < rounds; r++) {
         for (const [label, path, gz] of paths) {
           const a = acc.get(label) ?? { cpu: 0, lat: [], bytes: 0 };

@@ -13,7 +13,6 @@ import type {
   AllocatableResourcesResponseMessage,
   ContainerDevicesMessage,
   ListPodResourcesResponseMessage,
-  PodResourcesListerDefinition,
 } from './proto.ts';
 
 /** One device the kubelet assigned to one container. Ids are kept verbatim. */

@@ -92,8 +92,8 @@ export function loadPodResourcesDefinition(protoPath: string = podResourcesProto
     throw new Error(`${protoPath} does not define ${podResourcesServiceName} with List, GetAllocatableResources and Get`);
   }
   return {
-    List: list as MethodDefinition<object, ListPodResourcesResponseMessage>,
-    GetAllocatableResources: allocatable as MethodDefinition<object, AllocatableResourcesResponseMessage>,
+    List: list,
+    GetAllocatableResources: allocatable,
     Get: get,
   };
 }

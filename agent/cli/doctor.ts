@@ -17,7 +17,7 @@ import { flagSpec } from './help.ts';
 import { checkProcfsRoot, checkSocketFlag, checkSysfsRoot } from './paths.ts';
 import { terminalWidth, wrapAll } from './text.ts';
 import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
-import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
+import { podRailsText, type PodRails } from '../pods/alignment.ts';
 import { derive } from '../view/derive.ts';
 
 /**

@@ -112,7 +112,10 @@ export async function fleetCommand(o: FleetCommandOptions): Promise<number> {
   let events;
   try {
     // both lists at once; the first failure decides the message and stops the other
-    const failFast = <T>(p: Promise<T>) => p.catch((err: unknown) => (stop.abort(), Promise.reject(err)));
+    const failFast = <T>(p: Promise<T>) => p.catch((err: unknown) => {
+      stop.abort();
+      throw err;
+    });
     [nodes, events] = await Promise.all([failFast(readNodes(selector, read)), failFast(readEvents(read))]);
   } catch (err) {
     if (!(err instanceof FleetReadError)) throw err;

@@ -10,7 +10,6 @@ export function terminalWidth(stream: { isTTY?: boolean; columns?: number }, env
 
 /** The visible length of `s` (ANSI colour sequences do not count). */
 export function visibleLength(s: string): number {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 

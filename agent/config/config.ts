@@ -87,7 +87,7 @@ export class ConfigError extends Error {
 }
 
 /** Runs one field's validation, collecting its ConfigError (if any) instead of stopping at it. */
-function collector(): { check(fn: () => void): void; problems: ConfigProblem[] } {
+function collector(): { check: (fn: () => void) => void; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   return {
     problems,

@@ -187,7 +187,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   }
 
   function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-    const chunks: readonly Buffer[] = Buffer.isBuffer(reply.body) ? [reply.body] : (reply.body as readonly Buffer[]);
+    const chunks: readonly Buffer[] = Buffer.isBuffer(reply.body) ? [reply.body] : (reply.body);
     const headers: Record<string, string | number> = {
       'content-type': reply.type,
       'content-length': chunks.reduce((n, c) => n + c.length, 0),

@@ -37,6 +37,8 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 /** HTML-escapes any value for text or a quoted attribute; undefined prints as an empty string. */
 export function esc(v: unknown): string {
   if (v === undefined || v === null) return '';
+  // esc() takes any value to print; String() is the intended conversion.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(v).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 

@@ -96,7 +96,7 @@ type Json = null | boolean | bigint | number | string | Json[] | { [key: string]
 function parseExact(text: string): Json {
   const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown =>
     typeof value === 'number' && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
-  return JSON.parse(text, reviver as (key: string, value: unknown) => unknown) as Json;
+  return JSON.parse(text, reviver) as Json;
 }
 
 function isObject(v: Json | undefined): v is { [key: string]: Json } {

@@ -102,7 +102,7 @@ export function startLinkMonitor(opts: LinkMonitorOptions): LinkMonitor {
   });
   const seedCommand = opts.seedCommand === undefined ? IP_LINK_SHOW_COMMAND : opts.seedCommand;
   const seeded = seedCommand === null ? Promise.resolve() : seedKnown(seedCommand, known, opts.log);
-  return { state: proc.state, seeded, stop: proc.stop };
+  return { state: () => proc.state(), seeded, stop: () => proc.stop() };
 }
 
 async function seedKnown(command: readonly string[], known: Set<number>, log: Logger): Promise<void> {

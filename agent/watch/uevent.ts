@@ -71,5 +71,5 @@ export function startUeventMonitor(opts: UeventMonitorOptions): UeventMonitor {
       if (ev !== undefined) opts.onEvent(ev);
     },
   });
-  return { state: proc.state, stop: proc.stop };
+  return { state: () => proc.state(), stop: () => proc.stop() };
 }

@@ -516,7 +516,7 @@ describe('step 7: GPU stack', () => {
   });
 
   test('gpu-rail-affinity: warn for a GPU whose closest rail NIC is across the CPU interconnect', () => {
-    const { host, config } = goodHost();
+    const { host } = goodHost();
     host.addPci({ address: '0000:c1:00.0', hostBridge: 'pci0000:c0', upstream: ['0000:c0:01.0'], vendor: '0x10de', device: '0x2330', class: '0x030200', driver: 'nvidia' });
     const report = check(host, configWith(kubeletDirs(host), { expectedRails: 2 }));
     const r = resultOf(report, 'gpu-rail-affinity');

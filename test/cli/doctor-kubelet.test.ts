@@ -13,7 +13,11 @@ const NODE = process.execPath;
 function doctor(args: string[]): Promise<{ code: number; json: { results: { id: string; status: string; finding: string }[] } }> {
   return new Promise((resolve, reject) => {
     execFile(NODE, [join(REPO, 'agent/main.ts'), 'doctor', '--json', ...args], { cwd: REPO, timeout: 60_000 }, (err, stdout) => {
-      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+      if (err && typeof (err as { code?: unknown }).code !== 'number') {
+        // ExecFileException is an Error, but typed as an intersection of Omit<>s the rule does not see as one
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return reject(err);
+      }
       resolve({ code: (err as { code?: number } | null)?.code ?? 0, json: JSON.parse(stdout) });
     });
   });

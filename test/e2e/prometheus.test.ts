@@ -9,7 +9,7 @@ import { startPrometheus, type PromSample, type QueryResult } from '../helpers/p
 import { scanFixture, stateFor } from '../metrics/exposition-helpers.ts';
 
 function vector(result: QueryResult): PromSample[] {
-  return result.resultType === 'vector' ? (result.result as PromSample[]) : [];
+  return result.resultType === 'vector' ? (result.result) : [];
 }
 
 test('Prometheus scrapes railwatch: VF counts and an RDMA counter rate', { timeout: 90_000 }, async (t) => {

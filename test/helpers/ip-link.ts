@@ -140,7 +140,7 @@ export function ipLinkEntry(link: LinkRecord, seed = link.ifindex): Record<strin
 
 /** The whole answer: compact JSON as `ip -j` prints it (no -p), counters written exactly. */
 export function ipLinkJson(entries: readonly Record<string, unknown>[]): string {
-  const raw = (JSON as unknown as { rawJSON(s: string): unknown }).rawJSON;
+  const raw = (JSON as unknown as { rawJSON: (s: string) => unknown }).rawJSON;
   return JSON.stringify(entries, (_k, v: unknown) => (typeof v === 'bigint' ? raw(v.toString()) : v)) + '\n';
 }
 

@@ -34,7 +34,7 @@ export interface VethNetns {
   moveOut(): void;
   /** Brings the peer back into this process's namespace. */
   moveBack(): void;
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 export function vethNetnsNames(prefix: string): { a: string; b: string; ns: string } {

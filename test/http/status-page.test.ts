@@ -84,7 +84,7 @@ describe('status page', () => {
   it('escapes every value it prints', () => {
     assert.equal(esc(HOSTILE), '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;');
     const state = agent.state();
-    const snap = structuredClone(state.snapshot!) as NodeSnapshot;
+    const snap = structuredClone<NodeSnapshot>(state.snapshot!);
     for (const pf of snap.pfs) pf.netdev = HOSTILE;
     for (const d of snap.rdmaDevices) d.fwVer = HOSTILE;
     for (const r of snap.rails) r.gpu = HOSTILE;

@@ -154,6 +154,7 @@ describe('through the kubelet API', () => {
     const run = (extra: string[]) =>
       new Promise<string>((resolve, reject) =>
         // wide enough that doctor wraps no line (wrapping has its own tests in test/cli/output.test.ts)
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- ExecFileException is an Error, typed as Omit<>s
         execFile(process.execPath, [...args, ...extra], { cwd: REPO, timeout: 60_000, env: { ...process.env, COLUMNS: '400' } }, (err, stdout) => (err && typeof (err as { code?: unknown }).code !== 'number' ? reject(err) : resolve(stdout))),
       );
     const text = await run([]);

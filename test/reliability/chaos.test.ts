@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { defaultConfig } from '../../agent/config/config.ts';
 import { renderMetricsText } from '../../agent/metrics/render.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
-import { runScan, scanNode, type Scan } from '../../agent/scan/registry.ts';
+import { runScan, type Scan } from '../../agent/scan/registry.ts';
 import { rescanNode } from '../../agent/scan/rescan.ts';
 import { createAgentState } from '../../agent/state.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';

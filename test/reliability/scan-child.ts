@@ -12,7 +12,7 @@ const [sysfsRoot = '/sys', procfsRoot = '/proc', repeat = '1'] = process.argv.sl
 const config = defaultConfig();
 const scanMs: number[] = [];
 let scan: Scan | undefined;
-let snapshot;
+let snapshot: Scan['snapshot'] | undefined;
 for (let i = 0; i < Number(repeat); i++) {
   const t = performance.now();
   scan = rescanNode(scan, { sysfsRoot, procfsRoot, config });

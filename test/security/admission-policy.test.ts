@@ -26,7 +26,7 @@ const CLAIM = 'authentication.kubernetes.io/node-name';
 /** JSON objects become CEL maps (as the API server presents unstructured objects), recursively. */
 function toCel(v: unknown): CelInput {
   if (Array.isArray(v)) return v.map(toCel);
-  if (v !== null && typeof v === 'object') return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x)])) as CelInput;
+  if (v !== null && typeof v === 'object') return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x)]));
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   return v as CelInput;
 }

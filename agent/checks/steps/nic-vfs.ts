@@ -206,7 +206,7 @@ function vfNetdevsVisible(input: CheckInput, pfs: Judged[]): CheckResult {
       },
     );
   }
-  const owners = input.vfOwners ?? new Map();
+  const owners = input.vfOwners ?? new Map<string, never>();
   const inPods = missing.filter(({ vf }) => owners.has(vf.pci));
   const lost = missing.filter(({ vf }) => !owners.has(vf.pci));
   const summary = `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${inPods.length} allocated to pods, ${vfio} on user-space drivers`;
