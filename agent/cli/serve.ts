@@ -158,8 +158,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
-  // identity first (systeminformation, once, off the scan path), then the scanning starts
-  identity = await gatherHostIdentity(log, opts.sysfsRoot);
+  // identity first (once, off the scan path), then the scanning starts
+  identity = await gatherHostIdentity(log, opts.sysfsRoot, opts.procfsRoot);
   loop.start();
   sync.start();
 

@@ -165,6 +165,28 @@ export function parseCpuVendor(text: string): string | undefined {
   return m?.[1];
 }
 
+/**
+ * CPU identity from /proc/cpuinfo: the first `model name` cleaned of trademark signs, "CPU" and the clock
+ * ("Intel(R) Xeon(R) CPU E5-2695 v4 @ 2.10GHz" -> "Intel Xeon E5-2695 v4"), and the logical CPUs (`processor`
+ * entries). Architectures without `model name` (arm64 lists `CPU implementer`) give no brand.
+ */
+export function parseCpuinfoIdentity(text: string): { brand?: string; logicalCpus?: number } {
+  const out: { brand?: string; logicalCpus?: number } = {};
+  const model = /^model name\s*:\s*(.+)$/m.exec(text)?.[1];
+  if (model !== undefined) {
+    const brand = model
+      .replace(/\((?:R|TM|tm|r)\)/g, '')
+      .replace(/\s@\s*[\d.]+\s*[GM]Hz\s*$/i, '')
+      .replace(/\bCPU\b/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (brand !== '') out.brand = brand;
+  }
+  const n = text.match(/^processor\s*:/gm)?.length ?? 0;
+  if (n > 0) out.logicalCpus = n;
+  return out;
+}
+
 /** /proc/meminfo: HugePages_Total, HugePages_Free, Hugepagesize (kB). */
 export function parseMeminfoHugepages(text: string): { total?: number; free?: number; sizeKb?: number } {
   const out: { total?: number; free?: number; sizeKb?: number } = {};
