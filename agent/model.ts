@@ -197,9 +197,16 @@ export interface HostFacts {
     groups: number;
     /** Count of groups per `type` (DMA, DMA-FQ, identity). */
     groupTypes: Record<string, number>;
+    /** Set when /sys/class/iommu does not exist (a kernel without IOMMU support, or a tree that left it out). */
+    unitsUnlisted?: 'missing';
+    /**
+     * Set when /sys/kernel/iommu_groups was not listed: `missing` (the kernel has no IOMMU support) or
+     * `no-kernel-dir` (the root has no `kernel/` at all, as in a captured tree: the group count is unknown).
+     */
+    groupsUnlisted?: 'missing' | 'no-kernel-dir';
   };
   hugepages: HugepagePool[];
-  /** Selected modules under /sys/module. */
+  /** Selected modules under /sys/module; empty (every module unknown) when the root has no `module/` directory. */
   modules: Record<string, ModuleState>;
   /** /sys/class/infiniband_verbs/abi_version */
   verbsAbiVersion?: number;
@@ -267,7 +274,10 @@ export interface NodeSnapshot {
   pfs: Pf[];
   netdevs: Netdev[];
   rdmaDevices: RdmaDevice[];
+  /** Compute GPUs (scan/gpu.ts classifyGpu): what rails are counted against. */
   gpus: Gpu[];
+  /** Display graphics of the GPU vendors (Intel integrated, AMD Radeon): listed, not counted as GPUs. */
+  displayGpus: Gpu[];
   rails: Rail[];
   topology: Topology;
   host: HostFacts;

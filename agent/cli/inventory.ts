@@ -66,6 +66,10 @@ export function inventoryText(s: NodeSnapshot): string {
     out.push('', 'GPUs');
     for (const g of s.gpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`);
   }
+  if (s.displayGpus.length > 0) {
+    out.push('', 'Display graphics (not counted as GPUs)');
+    for (const g of s.displayGpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} ${g.class ?? ''} driver=${g.driver ?? 'none'}`);
+  }
   if (s.topology.gpus.length > 0 && s.topology.nics.length > 0) {
     out.push('', 'GPU <-> NIC PCIe distance (PIX same switch, PXB across switches, PHB same root complex, NODE same NUMA, SYS across NUMA)');
     const nicNames = s.topology.nics.map((pci) => s.pfs.find((p) => p.pci === pci)?.rdmaDevices[0] ?? pci);

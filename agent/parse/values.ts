@@ -247,9 +247,12 @@ export function nicVendorName(vendor: string | undefined): string {
 export function isNetworkClass(cls: string | undefined): boolean {
   return cls !== undefined && cls.startsWith('0x02');
 }
-/** GPUs: 3D controllers (data-centre GPUs) and VGA controllers; AMD Instinct parts report 0x0380 (display, other). */
+/**
+ * PCI classes a GPU can have: 3D controllers (data-centre GPUs), VGA controllers, display controllers (0x0380: AMD
+ * Instinct, Intel Data Center GPUs) and, for AMD, processing accelerators (0x1200: Instinct MI300).
+ */
 export function isGpuClass(cls: string | undefined, vendor?: string): boolean {
   if (cls === undefined) return false;
-  if (cls.startsWith('0x0302') || cls.startsWith('0x0300')) return true;
-  return cls.startsWith('0x0380') && vendor === '0x1002';
+  if (cls.startsWith('0x0302') || cls.startsWith('0x0300') || cls.startsWith('0x0380')) return true;
+  return cls.startsWith('0x1200') && vendor === '0x1002';
 }

@@ -5,7 +5,7 @@ import type { Gpu, HostFacts, HostIdentity, Netdev, NodeSnapshot, PciFunction, P
 import { HostFs } from '../sysfs/host-fs.ts';
 import { assignRails, buildTopology, type PciPosition } from '../topology/rails.ts';
 import type { ScanContext } from './context.ts';
-import { scanGpus } from './gpu.ts';
+import { scanDisplayGpus, scanGpus } from './gpu.ts';
 import { scanHost } from './host.ts';
 import { scanInfiniband } from './infiniband.ts';
 import { scanNet } from './net.ts';
@@ -28,6 +28,7 @@ interface Parts {
   netdevs: Netdev[];
   rdmaDevices: RdmaDevice[];
   gpus: Gpu[];
+  displayGpus: Gpu[];
   host: HostFacts;
 }
 
@@ -45,7 +46,13 @@ export const SCANNERS: readonly Scanner[] = [
   },
   { name: 'infiniband', run: (ctx, p) => void (p.rdmaDevices = scanInfiniband(ctx)) },
   { name: 'sriov', run: (ctx, p) => void (p.pfs = scanSriov(ctx, p.pci, p.netdevs, p.rdmaDevices)) },
-  { name: 'gpu', run: (_ctx, p) => void (p.gpus = scanGpus(p.pci)) },
+  {
+    name: 'gpu',
+    run: (_ctx, p) => {
+      p.gpus = scanGpus(p.pci);
+      p.displayGpus = scanDisplayGpus(p.pci);
+    },
+  },
   { name: 'host', run: (ctx, p) => void (p.host = scanHost(ctx)) },
 ];
 
@@ -61,7 +68,7 @@ export function scanNode(opts: ScanOptions): NodeSnapshot {
   const takenAtMs = now();
   const issues: ScanIssue[] = [];
   const ctx: ScanContext = { sys: new HostFs(opts.sysfsRoot), proc: new HostFs(opts.procfsRoot), issues };
-  const parts: Parts = { pci: [], pfs: [], netdevs: [], rdmaDevices: [], gpus: [], host: emptyHost() };
+  const parts: Parts = { pci: [], pfs: [], netdevs: [], rdmaDevices: [], gpus: [], displayGpus: [], host: emptyHost() };
   const failedScanners: string[] = [];
   for (const scanner of opts.scanners ?? SCANNERS) {
     try {
@@ -100,6 +107,7 @@ export function scanNode(opts: ScanOptions): NodeSnapshot {
     netdevs: parts.netdevs,
     rdmaDevices: parts.rdmaDevices,
     gpus: parts.gpus,
+    displayGpus: parts.displayGpus,
     rails,
     topology,
     host: parts.host,
