@@ -8,7 +8,10 @@ export interface ScanIssue {
   scanner: string;
   /** Path relative to the sysfs or procfs root, e.g. `bus/pci/devices/0000:3b:00.0/numa_node`. */
   path: string;
-  /** errno code (ENOENT, EACCES, EINVAL, ELOOP, ...) or PARSE for a value that did not parse. */
+  /**
+   * errno code (ENOENT, EACCES, EINVAL, ELOOP, ...), PARSE for a value that did not parse, or UNSUPPORTED for a counter
+   * the driver reports as not available (`N/A (no PMA)`, EOPNOTSUPP).
+   */
   code: string;
   detail?: string;
 }

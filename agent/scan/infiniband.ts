@@ -109,6 +109,13 @@ export function scanPort(r: Reader, base: string, port: number): RdmaPort {
 }
 
 /**
+ * The issue code of a counter file the driver reports as not supported (`N/A (no PMA)` text, EOPNOTSUPP on read): a
+ * state of the device, listed with the skipped attributes but counted in railwatch_scan_errors_total only when it
+ * first appears (again), not on every scan.
+ */
+export const UNSUPPORTED = 'UNSUPPORTED';
+
+/**
  * Most counter files a port directory may contribute (mlx5 has ~35 hw_counters, bnxt_re ~70, irdma ~50): a broken
  * or hostile tree with thousands of files must not explode the metric cardinality. Files past it are one counted skip.
  */
@@ -132,7 +139,18 @@ export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
       r.issue(`${dir}/${name}`, 'PARSE', 'reserved counter name');
       continue;
     }
-    const v = r.attr(`${dir}/${name}`, parseCounter, []);
+    const path = `${dir}/${name}`;
+    const res = r.ctx.sys.read(path);
+    if (res.ok && res.value.trim().startsWith('N/A')) {
+      // the driver says the counter does not exist on this device (i40iw: `N/A (no PMA)`): a known state, no value
+      r.issue(path, UNSUPPORTED, res.value.trim().slice(0, 40));
+      continue;
+    }
+    if (!res.ok && (res.code === 'EOPNOTSUPP' || res.code === 'ENOTSUP')) {
+      r.issue(path, UNSUPPORTED, res.code);
+      continue;
+    }
+    const v = r.fromResult(res, path, parseCounter, []);
     if (v !== undefined) out[name] = v;
   }
   return out;
