@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
 import type { DeviceOwner } from './topology/vf-owners.ts';
+import type { NodeView } from './view/derive.ts';
 
 export interface AllocationView {
   /** Device allocations from the kubelet; undefined when the kubelet could not be asked. */
@@ -20,6 +21,8 @@ export interface AgentState {
   /** The latest snapshot; undefined until the first scan completes. */
   snapshot?: NodeSnapshot;
   allocation: AllocationView;
+  /** The facts derived once from snapshot, allocation, probes and config; set with the snapshot. */
+  view?: NodeView;
   checks?: CheckReport;
   /** Cumulative skipped attributes per scanner since start. */
   scanErrorsTotal: Map<string, number>;

@@ -1,18 +1,10 @@
 // The shape every setup-chain step shares: a catalogue entry per check and a pure run function of
-// (snapshot, config, probes, allocation view) that returns exactly one result per declared check.
-import type { Config } from '../config/config.ts';
-import type { NodeSnapshot } from '../model.ts';
-import type { AllocationView } from '../state.ts';
-import type { Probes } from './probe.ts';
+// the NodeView (snapshot, config, probes, allocation view and derived facts) that returns exactly one result per declared check.
+import type { NodeView } from '../view/derive.ts';
 import type { CheckResult, CheckStatus } from './types.ts';
 
-export interface CheckInput {
-  snapshot: NodeSnapshot;
-  config: Config;
-  probes: Probes;
-  /** Device allocations from the kubelet; `allocations` undefined when the kubelet could not be asked. */
-  allocation: AllocationView;
-}
+/** A step reads the NodeView: the snapshot, config, probes, allocation view and the facts derived from them once. */
+export type CheckInput = NodeView;
 
 /** One check of the catalogue: what it reads, why it matters, how to fix it (docs/checks.md is made from these). */
 export interface CheckDefinition {

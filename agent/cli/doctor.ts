@@ -13,6 +13,7 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { derive } from '../view/derive.ts';
 
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
@@ -100,7 +101,7 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
   const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
-  const report = runChecks({ snapshot, config, probes, allocation });
+  const report = runChecks(derive(snapshot, allocation, probes, config));
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');
   else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }));
   return exitCodeFor(report);

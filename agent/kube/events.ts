@@ -4,6 +4,7 @@
 // of railwatch writes no events: the condition carries the current state).
 import type { CheckReport, CheckResult } from '../checks/types.ts';
 import type { NodeSnapshot, Pf, Vf } from '../model.ts';
+import { pfTitle } from '../view/derive.ts';
 
 export type NodeEventReason = 'VFsDisappeared' | 'VFsRestored' | 'DriftDetected' | 'DriftResolved' | 'RailCountChanged';
 export type NodeEventType = 'Normal' | 'Warning';
@@ -35,8 +36,7 @@ export function seriesKey(spec: Pick<NodeEventSpec, 'reason' | 'subject'>): stri
 }
 
 function pfLabel(pf: Pf): string {
-  const parts = [pf.netdev, pf.rail === undefined ? undefined : `rail ${pf.rail}`].filter((x) => x !== undefined);
-  return parts.length > 0 ? `PF ${pf.pci} (${parts.join(', ')})` : `PF ${pf.pci}`;
+  return `PF ${pfTitle(pf)}${pf.rail === undefined ? '' : `, rail ${pf.rail}`}`;
 }
 
 function vfName(vf: Vf): string {
