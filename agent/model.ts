@@ -139,6 +139,12 @@ export interface RdmaPort {
   counters: Record<string, bigint>;
   /** Every readable file in `hw_counters/` (including `lifespan`), by file name. */
   hwCounters: Record<string, bigint>;
+  /**
+   * Every readable file in `counters_ext/` (mlx4; kernels before 4.5: the 64-bit `port_xmit_data_64` and
+   * `port_rcv_data_64` in 4-octet words, `port_{xmit,rcv}_packets_64`, `port_{unicast,multicast}_{xmit,rcv}_packets`),
+   * by file name; absent when the port has no such directory.
+   */
+  countersExt?: Record<string, bigint>;
 }
 
 /** /sys/class/infiniband/<dev> */

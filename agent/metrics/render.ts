@@ -343,6 +343,9 @@ export function counterFamilies(snapshot: NodeSnapshot | undefined): ExactFamily
   const rxPackets: ExactSample[] = [];
   const other: ExactSample[] = [];
   const hw: ExactSample[] = [];
+  const legacyTxBytes: ExactSample[] = [];
+  const legacyRxBytes: ExactSample[] = [];
+  const legacy: ExactSample[] = [];
   for (const dev of snapshot?.rdmaDevices ?? []) {
     for (const port of dev.ports) {
       const id: LabelSet = { device: dev.name, port: String(port.port) };
@@ -357,6 +360,12 @@ export function counterFamilies(snapshot: NodeSnapshot | undefined): ExactFamily
       }
       for (const [name, value] of Object.entries(port.hwCounters)) {
         if (!NOT_HW_COUNTERS.has(name)) hw.push({ labels: { ...id, stat: name }, value });
+      }
+      // counters_ext/ (mlx4): the 64-bit data counters are 4-octet words too
+      for (const [name, value] of Object.entries(port.countersExt ?? {})) {
+        if (name === 'port_xmit_data_64') legacyTxBytes.push({ labels: id, value: value * 4n });
+        else if (name === 'port_rcv_data_64') legacyRxBytes.push({ labels: id, value: value * 4n });
+        else legacy.push({ labels: { ...id, stat: name }, value });
       }
     }
   }
@@ -376,6 +385,24 @@ export function counterFamilies(snapshot: NodeSnapshot | undefined): ExactFamily
       type: 'counter',
       help: 'Every file of the RDMA port hw_counters/ directory except lifespan, by file name.',
       samples: hw,
+    },
+    {
+      name: 'railwatch_rdma_port_legacy_transmit_bytes_total',
+      type: 'counter',
+      help: 'Bytes transmitted on the RDMA port, from the 64-bit counters_ext/port_xmit_data_64 (mlx4) x 4.',
+      samples: legacyTxBytes,
+    },
+    {
+      name: 'railwatch_rdma_port_legacy_receive_bytes_total',
+      type: 'counter',
+      help: 'Bytes received on the RDMA port, from the 64-bit counters_ext/port_rcv_data_64 (mlx4) x 4.',
+      samples: legacyRxBytes,
+    },
+    {
+      name: 'railwatch_rdma_port_legacy_stat_total',
+      type: 'counter',
+      help: 'Every other file of the RDMA port counters_ext/ directory (mlx4: 64-bit packet counters), by file name.',
+      samples: legacy,
     },
   ];
 }

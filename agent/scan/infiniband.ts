@@ -105,6 +105,9 @@ export function scanPort(r: Reader, base: string, port: number): RdmaPort {
   }
   out.counters = readCounterDir(r, `${base}/counters`);
   out.hwCounters = readCounterDir(r, `${base}/hw_counters`);
+  // mlx4 (and kernels before 4.5) keep the 64-bit PMA counters apart, in counters_ext/
+  const ext = readCounterFiles(r, `${base}/counters_ext`);
+  if (ext !== undefined) out.countersExt = ext;
   return out;
 }
 
@@ -123,11 +126,16 @@ export const MAX_COUNTERS_PER_DIR = 512;
 
 /** Reads every regular file of a counter directory; unreadable or unparsable ones are counted skips. */
 export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
+  return readCounterFiles(r, dir) ?? {};
+}
+
+/** readCounterDir, but undefined when the directory does not exist (an optional directory: absent, not empty). */
+export function readCounterFiles(r: Reader, dir: string): Record<string, bigint> | undefined {
   const listing = r.ctx.sys.listTyped(dir);
   const out: Record<string, bigint> = {};
   if (!listing.ok) {
     if (listing.code !== 'ENOENT') r.issue(dir, listing.code);
-    return out;
+    return listing.code === 'ENOENT' ? undefined : out;
   }
   let names = listing.value.filter((e) => !e.dir).map((e) => e.name).sort(naturalCompare);
   if (names.length > MAX_COUNTERS_PER_DIR) {
