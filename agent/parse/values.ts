@@ -17,6 +17,25 @@ export function parseHexId(text: string): Parsed<string> {
   return /^0x[0-9a-f]{1,8}$/.test(t) ? ok(t) : bad(`not a 0x-prefixed hex id: ${JSON.stringify(text.slice(0, 40))}`);
 }
 
+/**
+ * A PCI `modalias` (`pci:v00008086d00001572sv00008086sd00000004bc02sc00i00`): vendor, device, subsystem ids and the
+ * class (base class, subclass, programming interface) in the forms of the `vendor`, `device` and `class` files.
+ */
+export interface PciModalias {
+  vendor: string;
+  device: string;
+  subsystemVendor: string;
+  subsystemDevice: string;
+  class: string;
+}
+
+export function parsePciModalias(text: string): Parsed<PciModalias> {
+  const m = /^pci:v([0-9A-Fa-f]{8})d([0-9A-Fa-f]{8})sv([0-9A-Fa-f]{8})sd([0-9A-Fa-f]{8})bc([0-9A-Fa-f]{2})sc([0-9A-Fa-f]{2})i([0-9A-Fa-f]{2})$/.exec(text.trim());
+  if (!m) return bad(`not a PCI modalias: ${JSON.stringify(text.slice(0, 60))}`);
+  const id = (h: string) => `0x${h.slice(4).toLowerCase()}`;
+  return ok({ vendor: id(m[1]!), device: id(m[2]!), subsystemVendor: id(m[3]!), subsystemDevice: id(m[4]!), class: `0x${m[5]}${m[6]}${m[7]}`.toLowerCase() });
+}
+
 /** `sriov_vf_device` is bare hex without `0x` (`101e`); returned as `0x101e`. */
 export function parseBareHex(text: string): Parsed<string> {
   const t = text.trim().toLowerCase();

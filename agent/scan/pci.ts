@@ -7,7 +7,9 @@ import {
   parseLinkSpeed,
   parseNumaNode,
   parsePciAddress,
+  parsePciModalias,
   parseUint,
+  type PciModalias,
 } from '../parse/values.ts';
 import { Reader, parseDevicePath, type ScanContext } from './context.ts';
 
@@ -52,15 +54,20 @@ export function scanPciFunction(r: Reader, address: string): PciFunction | undef
     r.issue(base, 'ENOENT', 'device vanished during the scan');
     return undefined;
   }
-  const cls = r.fromResult(clsRes, `${base}/class`, parseHexId, []);
+  const vendorRes = r.ctx.sys.read(`${base}/vendor`);
+  const deviceRes = r.ctx.sys.read(`${base}/device`);
+  // without the identity files (some captured trees) the `modalias` carries the same ids and class
+  const absent = (res: typeof clsRes) => !res.ok && res.code === 'ENOENT';
+  const alias = absent(clsRes) || absent(vendorRes) || absent(deviceRes) ? modaliasIds(r, base) : undefined;
+  const cls = alias !== undefined && absent(clsRes) ? alias.class : r.fromResult(clsRes, `${base}/class`, parseHexId, []);
   if (cls !== undefined) fn.class = cls;
-  const vendor = r.attr(`${base}/vendor`, parseHexId, []);
+  const vendor = alias !== undefined && absent(vendorRes) ? alias.vendor : r.fromResult(vendorRes, `${base}/vendor`, parseHexId, []);
   if (vendor !== undefined) fn.vendor = vendor;
-  const device = r.attr(`${base}/device`, parseHexId, []);
+  const device = alias !== undefined && absent(deviceRes) ? alias.device : r.fromResult(deviceRes, `${base}/device`, parseHexId, []);
   if (device !== undefined) fn.device = device;
-  const sv = r.attr(`${base}/subsystem_vendor`, parseHexId);
+  const sv = r.attr(`${base}/subsystem_vendor`, parseHexId) ?? alias?.subsystemVendor;
   if (sv !== undefined) fn.subsystemVendor = sv;
-  const sd = r.attr(`${base}/subsystem_device`, parseHexId);
+  const sd = r.attr(`${base}/subsystem_device`, parseHexId) ?? alias?.subsystemDevice;
   if (sd !== undefined) fn.subsystemDevice = sd;
   const numa = r.attr(`${base}/numa_node`, parseNumaNode);
   if (numa !== undefined) fn.numaNode = numa;
@@ -72,6 +79,11 @@ export function scanPciFunction(r: Reader, address: string): PciFunction | undef
   }
   fn.link = readPcieLink(r, base);
   return fn;
+}
+
+/** The ids and class of a function's `modalias`; undefined (and a counted skip when unparsable) without one. */
+function modaliasIds(r: Reader, base: string): PciModalias | undefined {
+  return r.attr(`${base}/modalias`, parsePciModalias);
 }
 
 export function readPcieLink(r: Reader, base: string): PcieLink {
