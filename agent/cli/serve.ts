@@ -17,14 +17,15 @@ import { createMetricsRenderer } from '../metrics/render.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { UNSUPPORTED } from '../scan/infiniband.ts';
-import { scanNode, type ScanOptions } from '../scan/registry.ts';
-import { rescanNode } from '../scan/rescan.ts';
+import type { Scan, ScanOptions } from '../scan/registry.ts';
+import { fullScan, rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { bump, createAgentState, type AgentState } from '../state.ts';
 import { watchConfig, watchDirs, type Closable } from '../watch/files.ts';
-import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
+import { startLinkMonitor, type LinkEvent, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
-import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
+import { startUeventMonitor, type Uevent, type UeventMonitor } from '../watch/uevent.ts';
+import { createVirtualNetdevFilter } from '../watch/virtual-netdevs.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { derive } from '../view/derive.ts';
 
@@ -74,6 +75,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let lastAllocationError: string | undefined;
   let prevObs: ReturnType<typeof observation> | undefined;
   let scansSinceFull = 0;
+  /** The latest complete scan: its records are what the next cheap rescan reuses. */
+  let lastScan: Scan | undefined;
   let probes: ReturnType<typeof gatherProbes> | undefined;
   let waiters: (() => void)[] = [];
 
@@ -97,7 +100,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     ...opts.kube,
   });
 
-  // counter files the driver reports as unsupported in the previous scan: counted again only after a change of state
+  // counter files the driver reported as unsupported in the previous scan: counted again only after a change of state
   let unsupported = new Set<string>();
 
   function recordIssues(snapshot: NodeSnapshot): void {
@@ -145,7 +148,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       ...(opts.scanners ? { scanners: opts.scanners } : {}),
     };
     const forceFull = trigger !== 'interval' || scansSinceFull >= FULL_SCAN_EVERY || state.snapshot === undefined;
-    const res = forceFull ? { snapshot: scanNode(scanOpts), mode: 'full' as const } : rescanNode(state.snapshot, scanOpts);
+    const res = forceFull ? fullScan(scanOpts, trigger) : rescanNode(lastScan, scanOpts);
     scansSinceFull = res.mode === 'full' ? 0 : scansSinceFull + 1;
     const snapshot = res.snapshot;
     recordIssues(snapshot);
@@ -163,6 +166,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
       const view = derive(snapshot, state.allocation, probes, config);
       const checks = runChecks(view);
+      lastScan = res;
       state.snapshot = snapshot;
       state.view = view;
       state.checks = checks;
@@ -184,16 +188,24 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
-  // identity first (once, off the scan path), then the scanning starts
-  identity = await gatherHostIdentity(log, opts.sysfsRoot, opts.procfsRoot);
+  // identity first (systeminformation, once, off the scan path), then the scanning starts
+  identity = await gatherHostIdentity(log, opts.sysfsRoot);
   loop.start();
   sync.start();
 
   let link: LinkMonitor | undefined;
   let uevent: UeventMonitor | undefined;
   if (opts.monitors) {
-    link = startLinkMonitor({ onEvent: (ev) => loop.trigger(`netlink`), onResync: () => loop.trigger('netlink'), log });
-    uevent = startUeventMonitor({ onEvent: () => loop.trigger('uevent'), onResync: () => loop.trigger('uevent'), log });
+    // virtual netdevs (pod veths) come and go with every pod: their events do not trigger scans
+    const virtual = createVirtualNetdevFilter(sys, () => state.snapshot);
+    const onLink = (ev: LinkEvent) => {
+      if (!virtual.link(ev)) loop.trigger('netlink');
+    };
+    const onUevent = (ev: Uevent) => {
+      if (!virtual.uevent(ev)) loop.trigger('uevent');
+    };
+    link = startLinkMonitor({ onEvent: onLink, onResync: () => loop.trigger('netlink'), log });
+    uevent = startUeventMonitor({ onEvent: onUevent, onResync: () => loop.trigger('uevent'), log });
   }
 
   function applyConfig(next: Config, source: string): void {

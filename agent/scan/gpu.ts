@@ -1,8 +1,8 @@
-// GPU scanner: display, 3D-controller and accelerator PCI functions of the GPU vendors, with their PCIe position,
-// split into compute GPUs (what rails are counted against) and display graphics (listed, never counted).
+// GPUs from the PCI functions (assemble() calls these): display, 3D-controller and accelerator functions of the GPU
+// vendors, with their PCIe position, split into compute GPUs (what rails are counted against) and display graphics
+// (listed, never counted).
 import type { Gpu, PciFunction } from '../model.ts';
 import { comparePciAddress, gpuVendorName, isGpuClass } from '../parse/values.ts';
-import { isDegraded } from './pci.ts';
 
 /** How a PCI function counts: a compute GPU, display graphics (with the reason), or no GPU at all. */
 export type GpuClassification = { kind: 'compute'; why: string } | { kind: 'display'; why: string } | { kind: 'none' };
@@ -37,7 +37,7 @@ export function classifyGpu(fn: Pick<PciFunction, 'address' | 'class' | 'vendor'
 }
 
 function toGpu(fn: PciFunction): Gpu {
-  const gpu: Gpu = { pci: fn.address, vendorName: gpuVendorName(fn.vendor), upstream: fn.upstream, link: { ...fn.link, degraded: isDegraded(fn.link, 'gpu') } };
+  const gpu: Gpu = { pci: fn.address, vendorName: gpuVendorName(fn.vendor), upstream: [...fn.upstream], link: { ...fn.link } };
   if (fn.vendor !== undefined) gpu.vendor = fn.vendor;
   if (fn.device !== undefined) gpu.device = fn.device;
   if (fn.class !== undefined) gpu.class = fn.class;

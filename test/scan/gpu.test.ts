@@ -28,7 +28,7 @@ test('compute GPUs vs display graphics vs no GPU, by vendor, class and address',
 });
 
 test('the scanners split compute GPUs from display graphics', () => {
-  const fn = (address: string, vendor: string, cls: string): PciFunction => ({ address, vendor, class: cls, upstream: [], link: { degraded: false } });
+  const fn = (address: string, vendor: string, cls: string): PciFunction => ({ address, vendor, class: cls, upstream: [], link: {} });
   const pci = [fn('0000:00:02.0', '0x8086', '0x030000'), fn('0000:06:00.0', '0x10de', '0x030200'), fn('0000:0a:00.0', '0x1002', '0x030000')];
   assert.deepEqual(scanGpus(pci).map((g) => g.pci), ['0000:06:00.0']);
   assert.deepEqual(scanDisplayGpus(pci).map((g) => [g.pci, g.vendorName]), [['0000:00:02.0', 'intel'], ['0000:0a:00.0', 'amd']]);
