@@ -81,7 +81,9 @@ export function inventoryText(s: NodeSnapshot): string {
   }
   const h = s.host;
   out.push('', 'Host');
-  out.push(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}`);
+  const grouped = s.pci.filter((f) => f.iommuGroup !== undefined).length;
+  const linked = h.iommu.groups === 0 && grouped > 0 ? ` (${grouped} PCI functions with an iommu_group link)` : '';
+  out.push(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}${linked}`);
   out.push(`  cmdline: ${h.cmdline ?? '(unreadable)'}`);
   const loaded = Object.entries(h.modules).filter(([, m]) => m.loaded).map(([n]) => n);
   out.push(`  modules: ${loaded.length > 0 ? loaded.join(', ') : '(none of the watched modules loaded)'}`);
