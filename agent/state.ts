@@ -3,6 +3,7 @@
 import type { Config } from './config/config.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
+import type { VfInfoReading } from './netlink/vf-info.ts';
 import type { DeviceOwner } from './topology/vf-owners.ts';
 import type { NodeView } from './view/derive.ts';
 
@@ -24,6 +25,8 @@ export interface AgentState {
   /** The facts derived once from snapshot, allocation, probes and config; set with the snapshot. */
   view?: NodeView;
   checks?: CheckReport;
+  /** The PFs' netlink VF lists read with the latest scan (admin settings); counters are re-read at scrape time. */
+  vfInfo?: VfInfoReading;
   /** Cumulative skipped attributes per scanner since start. */
   scanErrorsTotal: Map<string, number>;
   /** Cumulative Kubernetes API requests by `${verb}\t${code}`. */

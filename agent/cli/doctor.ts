@@ -13,6 +13,8 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
+import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
 import { derive } from '../view/derive.ts';
 
 /**
@@ -33,10 +35,12 @@ export interface DoctorJson {
   firstFailing: CheckResult | null;
   ready: boolean;
   summary: CheckSummary;
+  /** Pods holding VFs or GPUs, with their rails and alignment; null when the kubelet could not be asked. */
+  pods: PodRails[] | null;
 }
 
-export function doctorJson(report: CheckReport): DoctorJson {
-  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report) };
+export function doctorJson(report: CheckReport, pods: PodRails[] | null = null): DoctorJson {
+  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report), pods };
 }
 
 const COLOURS: Record<CheckStatus, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', skip: '\x1b[2m' };
@@ -47,6 +51,8 @@ export interface TextOptions {
   color: boolean;
   /** Detail lines shown per check (default 12); --json lists all. */
   maxDetails?: number;
+  /** The per-pod section (pods holding VFs or GPUs); null: the kubelet could not be asked; undefined: left out. */
+  pods?: PodRails[] | null;
 }
 
 export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions): string {
@@ -71,6 +77,13 @@ export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: Te
       if (r.remediation !== undefined && (r.status === 'fail' || r.status === 'warn')) out.push(`       fix: ${r.remediation}`);
     }
   }
+  if (opts.pods !== undefined) {
+    out.push('');
+    out.push(bold('Pods on rails (kubelet pod-resources)'));
+    if (opts.pods === null) out.push('  unknown: the kubelet pod-resources API could not be asked');
+    else if (opts.pods.length === 0) out.push('  no pod holds VFs or GPUs of this host');
+    else for (const line of podRailsText(opts.pods)) out.push(`  ${line}`);
+  }
   const s = summarize(report);
   out.push('');
   out.push(`Summary: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail, ${s.skip} skip`);
@@ -92,7 +105,7 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket'], bools: ['json'] });
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket', 'ip-link-json'], bools: ['json'] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
@@ -100,9 +113,14 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
-  const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
-  const report = runChecks(derive(snapshot, allocation, probes, config));
-  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report), null, 2) + '\n');
-  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }));
+  const ipLinkJson = args.values['ip-link-json'];
+  const vfSource = ipLinkJson !== undefined ? createFileVfInfoSource(ipLinkJson) : createIpVfInfoSource();
+  const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
+  if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
+  const view = derive(snapshot, allocation, probes, config, vfInfo);
+  const report = runChecks(view);
+  const pods = view.pods === undefined ? null : [...view.pods];
+  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods), null, 2) + '\n');
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods }));
   return exitCodeFor(report);
 }

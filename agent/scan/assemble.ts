@@ -6,7 +6,7 @@ import type { Config } from '../config/config.ts';
 import type { HostFacts, HostIdentity, Netdev, NodeSnapshot, PciFunction, Pf, RdmaDevice, ScanIssue, Vf } from '../model.ts';
 import { comparePciAddress, isNetworkClass } from '../parse/values.ts';
 import { assignRails, buildTopology, type PciPosition } from '../topology/rails.ts';
-import { scanDisplayGpus, scanGpus } from './gpu.ts';
+import { scanDisplayGpus, scanGpus } from './gpu-class.ts';
 import type { PciRecord, ScanRecords } from './records.ts';
 
 export interface AssembleOptions {
@@ -121,6 +121,7 @@ function allIssues(records: ScanRecords, order: readonly string[]): ScanIssue[] 
   if (ib) by['infiniband'] = [...ib.listingIssues, ...ib.devices.flatMap((d) => d.issues)];
   const host = records.host;
   if (host) by['host'] = [...host.fixedIssues, ...host.stateIssues];
+  if (records.gpu) by['gpu'] = records.gpu.issues;
   const out: ScanIssue[] = [];
   for (const name of order) {
     out.push(...(by[name] ?? []));
@@ -131,14 +132,14 @@ function allIssues(records: ScanRecords, order: readonly string[]): ScanIssue[] 
 }
 
 /** Joins the records into the snapshot. `order` is the scanner order, for the issue list. */
-export function assemble(records: ScanRecords, opts: AssembleOptions, order: readonly string[] = ['pci', 'net', 'infiniband', 'host']): NodeSnapshot {
+export function assemble(records: ScanRecords, opts: AssembleOptions, order: readonly string[] = ['pci', 'net', 'infiniband', 'host', 'gpu']): NodeSnapshot {
   const recs = records.pci?.functions ?? [];
   const byAddr = new Map(recs.map((r) => [r.fn.address, r]));
   const pci = recs.map((r) => (r.pf !== undefined ? vfFunction(r, byAddr.get(r.pf)) : { ...r.fn, upstream: [...r.fn.upstream], link: { ...r.fn.link } }));
   const netdevs = (records.net?.netdevs ?? []).map((n) => ({ ...n.netdev }));
   const rdmaDevices = (records.infiniband?.devices ?? []).map((d) => d.device);
   const pfs = buildPfs(recs, byAddr, netdevs, rdmaDevices);
-  const gpus = scanGpus(pci);
+  const gpus = scanGpus(pci, records.gpu?.uuids);
   const displayGpus = scanDisplayGpus(pci);
   const positions = new Map<string, PciPosition>();
   for (const fn of pci) {

@@ -1,64 +1,43 @@
-// GPUs from the PCI functions (assemble() calls these): display, 3D-controller and accelerator functions of the GPU
-// vendors, with their PCIe position, split into compute GPUs (what rails are counted against) and display graphics
-// (listed, never counted).
-import type { Gpu, PciFunction } from '../model.ts';
-import { comparePciAddress, gpuVendorName, isGpuClass } from '../parse/values.ts';
+// The NVIDIA GPU scanner (procfs): /proc/driver/nvidia/gpus/<pci>/information, for each GPU's UUID (`GPU UUID:`),
+// the name the NVIDIA device plugin gives the GPU in the kubelet's pod-resources API. The GPUs themselves come from
+// the PCI records (assemble.ts); this adds what only the driver knows. Absent without the NVIDIA driver: no issue.
+import { parsePciAddress } from '../parse/values.ts';
+import { Reader, type ScanContext } from './context.ts';
+import { collect, type GpuRecords } from './records.ts';
 
-/** How a PCI function counts: a compute GPU, display graphics (with the reason), or no GPU at all. */
-export type GpuClassification = { kind: 'compute'; why: string } | { kind: 'display'; why: string } | { kind: 'none' };
+const DIR = 'driver/nvidia/gpus';
 
-/**
- * Compute GPUs, as an operator of a GPU node counts them:
- *  - class 0x0302 (3D controller) of NVIDIA, AMD or Intel: data-centre GPUs (A100, H100, L4, T4, P100, ...);
- *  - class 0x0380 (display controller, other) of AMD (Instinct MI50 to MI250), Intel (Data Center GPU Flex/Max) or NVIDIA;
- *    Intel's integrated graphics, always device 2 of bus 0 (0000:00:02.x), is display graphics whatever its class;
- *  - class 0x1200 (processing accelerator) of AMD (Instinct MI300);
- *  - class 0x0300 (VGA) of NVIDIA: data-centre cards with a display mode (L40, A40) and workstation cards report VGA,
- *    and every one of them runs CUDA.
- * Display graphics, listed but not counted: VGA controllers of Intel (Arc graphics) and AMD (Radeon
- * cards and APU graphics; AMD's compute parts never report VGA). A VGA controller of another vendor (BMC graphics:
- * ASPEED 0x1a03, Matrox 0x102b) is no GPU at all.
- */
-export function classifyGpu(fn: Pick<PciFunction, 'address' | 'class' | 'vendor' | 'physfn'>): GpuClassification {
-  if (fn.physfn !== undefined || fn.class === undefined || !isGpuClass(fn.class, fn.vendor)) return { kind: 'none' };
-  const vendor = gpuVendorName(fn.vendor);
-  if (vendor === 'other') return { kind: 'none' };
-  const cls = fn.class;
-  // Intel integrated graphics sits at device 2 of bus 0, whatever class it reports (0x0380 when not the primary VGA)
-  if (vendor === 'intel' && /^0000:00:02\.\d$/.test(fn.address)) return { kind: 'display', why: 'Intel integrated graphics (00:02.x)' };
-  if (cls.startsWith('0x0302')) return { kind: 'compute', why: '3D controller' };
-  if (cls.startsWith('0x0380')) return { kind: 'compute', why: 'display controller (accelerator)' };
-  if (cls.startsWith('0x1200')) return { kind: 'compute', why: 'processing accelerator' };
-  if (cls.startsWith('0x0300')) {
-    if (vendor === 'nvidia') return { kind: 'compute', why: 'NVIDIA VGA controller' };
-    return { kind: 'display', why: vendor === 'intel' ? 'Intel VGA controller (Arc graphics)' : 'AMD VGA controller (Radeon graphics)' };
-  }
-  return { kind: 'none' };
+/** The `GPU UUID:` line of an `information` file; undefined when absent or not a UUID (`??` while the GPU is lost). */
+export function parseNvidiaGpuUuid(text: string): string | undefined {
+  const m = /^GPU UUID:\s*(\S+)\s*$/m.exec(text);
+  const v = m?.[1];
+  return v !== undefined && /^GPU-[0-9a-fA-F-]{8,}$/.test(v) ? v : undefined;
 }
 
-function toGpu(fn: PciFunction): Gpu {
-  const gpu: Gpu = { pci: fn.address, vendorName: gpuVendorName(fn.vendor), upstream: [...fn.upstream], link: { ...fn.link } };
-  if (fn.vendor !== undefined) gpu.vendor = fn.vendor;
-  if (fn.device !== undefined) gpu.device = fn.device;
-  if (fn.class !== undefined) gpu.class = fn.class;
-  if (fn.driver !== undefined) gpu.driver = fn.driver;
-  if (fn.numaNode !== undefined) gpu.numaNode = fn.numaNode;
-  if (fn.hostBridge !== undefined) gpu.hostBridge = fn.hostBridge;
-  return gpu;
-}
-
-/** Compute GPUs (see classifyGpu), sorted by PCI address. */
-export function scanGpus(pci: readonly PciFunction[]): Gpu[] {
-  return pci
-    .filter((fn) => classifyGpu(fn).kind === 'compute')
-    .map(toGpu)
-    .sort((a, b) => comparePciAddress(a.pci, b.pci));
-}
-
-/** Display graphics of the GPU vendors (integrated graphics, desktop cards): listed, never counted as GPUs. */
-export function scanDisplayGpus(pci: readonly PciFunction[]): Gpu[] {
-  return pci
-    .filter((fn) => classifyGpu(fn).kind === 'display')
-    .map(toGpu)
-    .sort((a, b) => comparePciAddress(a.pci, b.pci));
+/** With `prev` (a cheap rescan) the UUIDs are reused: a GPU's UUID is fixed for its lifetime. */
+export function scanNvidiaGpus(ctx: ScanContext, prev?: GpuRecords): GpuRecords {
+  if (prev !== undefined) return prev;
+  const { value, issues } = collect(ctx, () => {
+    const r = new Reader(ctx, 'gpu');
+    const uuids: Record<string, string> = {};
+    const listing = ctx.proc.list(DIR);
+    if (!listing.ok) {
+      if (listing.code !== 'ENOENT' && listing.code !== 'ENOTDIR') r.issue(`proc:${DIR}`, listing.code);
+      return uuids;
+    }
+    for (const entry of listing.value.sort()) {
+      const pci = parsePciAddress(entry);
+      if (!pci.ok) {
+        r.issue(`proc:${DIR}/${entry}`, 'PARSE', pci.reason);
+        continue;
+      }
+      const text = r.procText(`${DIR}/${entry}/information`);
+      if (text === undefined) continue;
+      const uuid = parseNvidiaGpuUuid(text);
+      if (uuid === undefined) r.issue(`proc:${DIR}/${entry}/information`, 'PARSE', 'no GPU UUID line');
+      else uuids[pci.value] = uuid;
+    }
+    return uuids;
+  });
+  return { uuids: value, issues };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyGpu, scanDisplayGpus, scanGpus } from '../../agent/scan/gpu.ts';
+import { classifyGpu, scanDisplayGpus, scanGpus } from '../../agent/scan/gpu-class.ts';
 import type { PciFunction } from '../../agent/model.ts';
 
 test('compute GPUs vs display graphics vs no GPU, by vendor, class and address', () => {
