@@ -7,7 +7,7 @@ import { createAllocationSource } from '../allocation/source.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
-import { fileIdentity } from '../host-identity.ts';
+import { rootIdentity } from '../host-identity.ts';
 import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
@@ -18,6 +18,7 @@ import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
 import { createVfCounterSource } from '../netlink/vf-metrics.ts';
+import { UNSUPPORTED } from '../scan/infiniband.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { rescanNodeYielding } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -122,14 +123,24 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     ...opts.kube,
   });
 
+  // counter files the driver reported as unsupported in the previous scan: counted again only after a change of state
+  let unsupported = new Set<string>();
+
   function recordIssues(snapshot: NodeSnapshot): void {
+    const nowUnsupported = new Set<string>();
     for (const issue of snapshot.issues) {
-      bump(state.scanErrorsTotal, issue.scanner);
       const key = `${issue.scanner}:${issue.path}:${issue.code}`;
+      if (issue.code === UNSUPPORTED) {
+        nowUnsupported.add(key);
+        if (unsupported.has(key)) continue;
+      }
+      bump(state.scanErrorsTotal, issue.scanner);
       if (loggedIssues.has(key) || loggedIssues.size >= MAX_LOGGED_ISSUES) continue;
       loggedIssues.add(key);
       log.warn('skipped an unreadable attribute', { scanner: issue.scanner, path: issue.path, code: issue.code, detail: issue.detail });
     }
+    // a failed scan may not have reached the counter files: their state is unchanged, not cleared
+    if (snapshot.failedScanners.length === 0) unsupported = nowUnsupported;
   }
 
   async function refreshAllocation(): Promise<void> {
@@ -207,7 +218,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
   // identity first (from the host's DMI and cpuinfo files, once, off the scan path), then the scanning starts
-  identity = fileIdentity(opts.sysfsRoot, opts.procfsRoot);
+  identity = rootIdentity(opts.sysfsRoot, opts.procfsRoot);
   loop.start();
   sync.start();
 
