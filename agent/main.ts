@@ -13,7 +13,7 @@ const USAGE = `railwatch ${VERSION}: SR-IOV/RDMA rail inventory, metrics and set
 
 Usage:
   railwatch inventory [--json] [--sysfs DIR] [--procfs DIR] [--config FILE]
-  railwatch doctor    [--json] [--sysfs DIR] [--procfs DIR] [--config FILE] [--pod-resources-socket PATH]
+  railwatch doctor    [--json] [--sysfs DIR] [--procfs DIR] [--config FILE] [--pod-resources-socket PATH] [--no-kube]
   railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
                       [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
                       [--no-monitors]

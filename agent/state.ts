@@ -1,6 +1,7 @@
 // The agent's live state: the latest snapshot and everything derived from it, shared by the HTTP server,
 // the Kubernetes reconciler and the rescan loop. Replaced, never mutated in place (except the counters).
 import type { Config } from './config/config.ts';
+import type { AttachmentView } from './attach/judge.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
 import type { DeviceOwner } from './topology/vf-owners.ts';
@@ -21,6 +22,8 @@ export interface AgentState {
   snapshot?: NodeSnapshot;
   allocation: AllocationView;
   checks?: CheckReport;
+  /** Pods holding VFs and their attachments (step 11), from the latest scan. */
+  attachments?: AttachmentView;
   /** Cumulative skipped attributes per scanner since start. */
   scanErrorsTotal: Map<string, number>;
   /** Cumulative Kubernetes API requests by `${verb}\t${code}`. */

@@ -1,4 +1,4 @@
-// The check catalogue: the ten steps of the setup chain in the order they must be right, each with its checks.
+// The check catalogue: the steps of the setup chain in the order they must be right, each with its checks.
 // docs/checks.md is generated from this list (scripts/gen-check-docs.ts), and metrics label results by it.
 import { stepLabel, type CheckDefinition, type Step } from './step.ts';
 import { hardwareIommuStep } from './steps/hardware-iommu.ts';
@@ -11,6 +11,7 @@ import { gpuStackStep } from './steps/gpu-stack.ts';
 import { devicePluginStep } from './steps/device-plugin.ts';
 import { cniStep } from './steps/cni.ts';
 import { railCountStep } from './steps/rail-count.ts';
+import { networkAttachmentsStep } from './steps/network-attachments.ts';
 
 export const STEPS: readonly Step[] = [
   hardwareIommuStep,
@@ -23,6 +24,7 @@ export const STEPS: readonly Step[] = [
   devicePluginStep,
   cniStep,
   railCountStep,
+  networkAttachmentsStep,
 ];
 
 export interface CatalogueEntry extends CheckDefinition {

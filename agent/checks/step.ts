@@ -2,6 +2,7 @@
 // (snapshot, config, probes, allocation view) that returns exactly one result per declared check.
 import type { Config } from '../config/config.ts';
 import type { NodeSnapshot } from '../model.ts';
+import type { AttachmentView } from '../attach/judge.ts';
 import type { AllocationView } from '../state.ts';
 import type { Probes } from './probe.ts';
 import type { CheckResult, CheckStatus } from './types.ts';
@@ -12,6 +13,8 @@ export interface CheckInput {
   probes: Probes;
   /** Device allocations from the kubelet; `allocations` undefined when the kubelet could not be asked. */
   allocation: AllocationView;
+  /** Pods holding VFs and their attachments (step 11); undefined when not gathered. */
+  attachments?: AttachmentView;
 }
 
 /** One check of the catalogue: what it reads, why it matters, how to fix it (docs/checks.md is made from these). */

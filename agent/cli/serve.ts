@@ -9,6 +9,7 @@ import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
 import { gatherHostIdentity } from '../host-identity.ts';
 import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { startAttachments, type AttachmentsOptions } from '../attach/agent.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
@@ -48,6 +49,8 @@ export interface ServeOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
   kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
+  /** Overrides for the pod and NAD reads (tests, benchmarks): retry schedule, NAD cache age. */
+  attach?: AttachmentsOptions['tuning'];
 }
 
 export interface RunningAgent {
@@ -85,6 +88,15 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     nodeName = hostname();
   }
   const sync: KubeSync = createKubeSync({ nodeName, labelPrefix: config.labelPrefix, counters: state.kubeRequests, log, mode: kubeMode, ...opts.kube });
+  const attachments = startAttachments({
+    mode: kubeMode,
+    counters: state.kubeRequests,
+    log,
+    onChange: () => loop.trigger('attachments'),
+    ...(opts.kube?.loadConfig ? { loadConfig: opts.kube.loadConfig } : {}),
+    ...(opts.kube?.requestTimeoutMs ? { requestTimeoutMs: opts.kube.requestTimeoutMs } : {}),
+    ...(opts.attach ? { tuning: opts.attach } : {}),
+  });
 
   function recordIssues(snapshot: NodeSnapshot): void {
     for (const issue of snapshot.issues) {
@@ -140,13 +152,16 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
-      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation });
+      const attached = attachments.observe(snapshot, state.allocation);
+      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation, attachments: attached });
       state.snapshot = snapshot;
+      state.attachments = attached;
       state.checks = checks;
       state.config = config;
       bump(state.scansTotal, trigger);
       const obs = observation(snapshot, checks, state.allocation);
-      sync.update(kubeDesired(prevObs, obs, config, log));
+      const desired = kubeDesired(prevObs, obs, config, log);
+      sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached)] });
       prevObs = obs;
     }
     const w = waiters;
@@ -227,6 +242,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
         http.close(),
         loop.stop(),
         sync.stop(),
+        attachments.stop(),
         link?.stop(),
         uevent?.stop(),
         ...closables.map((c) => c.close()),
