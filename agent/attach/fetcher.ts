@@ -219,8 +219,8 @@ export function createAttachmentFetcher(opts: AttachmentFetcherOptions): Attachm
         enter();
         entry.timer = setTimeout(() => {
           delete entry.timer;
-          leave();
           if (pods.get(entry.key) === entry && !stopped) void readPod(entry);
+          leave();
         }, delay(entry.attempts - 1));
       } else {
         entry.final = true;

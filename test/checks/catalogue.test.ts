@@ -13,7 +13,7 @@ import { configWith, scan, UNKNOWN_ALLOCATION } from './helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-test('the chain has exactly the ten steps, in order', () => {
+test('the chain has exactly the eleven steps, in order', () => {
   assert.deepEqual(STEPS.map(stepLabel), [
     '1-hardware-iommu',
     '2-kernel-iommu',
@@ -25,6 +25,7 @@ test('the chain has exactly the ten steps, in order', () => {
     '8-device-plugin',
     '9-cni',
     '10-rail-count',
+    '11-network-attachments',
   ]);
 });
 
@@ -48,7 +49,7 @@ test('runChecks gives one result per catalogue check, in catalogue order', () =>
       report.results.map((r) => [r.id, r.stepLabel]),
       CATALOGUE.map((c) => [c.id, c.stepLabel]),
     );
-    assert.deepEqual(summarize(report), { pass: 1, warn: 0, fail: 2, skip: 23 });
+    assert.deepEqual(summarize(report), { pass: 1, warn: 0, fail: 2, skip: 28 });
     assert.equal(report.firstFailing?.id, 'hardware-iommu');
     assert.equal(exitCodeFor(report), 2);
   } finally {
