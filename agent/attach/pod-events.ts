@@ -53,7 +53,7 @@ export function createPodEventTracker(): PodEventTracker {
           const id = `${reason}\t${cause}`;
           if (seen.causes.has(id)) return;
           seen.causes.add(id);
-          out.push({ reason, type: 'Warning', subject: `pod/${key}/${cause}`, action: 'Check', note: clip(note), pod });
+          out.push({ reason, type: 'Warning', subject: `pod/${key}/${p.uid}/${cause}`, action: 'Check', note: clip(note), pod });
         };
         for (const x of p.problems) emit(x.reason, x.cause, x.message);
         const a = misaligned.get(key);
