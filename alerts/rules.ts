@@ -111,11 +111,11 @@ const portInfoJoin = `* on (${TARGET}, device, port) group_left (pf, rail) railw
 
 const rdmaErrorsRising = [
   '(',
-  `    rate(railwatch_rdma_port_counter_total{counter=~"${regexAlternatives(LINK_ERROR_COUNTERS)}"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.linkErrors}`,
+  `    rate(railwatch_rdma_port_stat_total{stat=~"${regexAlternatives(LINK_ERROR_COUNTERS)}"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.linkErrors}`,
   '  or',
-  `    rate(railwatch_rdma_hw_counter_total{counter="out_of_buffer"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.outOfBuffer}`,
+  `    rate(railwatch_rdma_hw_stat_total{stat="out_of_buffer"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.outOfBuffer}`,
   '  or',
-  `    rate(railwatch_rdma_hw_counter_total{counter=~"${regexAlternatives(RETRANSMIT_COUNTERS)}"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.retransmits}`,
+  `    rate(railwatch_rdma_hw_stat_total{stat=~"${regexAlternatives(RETRANSMIT_COUNTERS)}"}[${ERROR_RATE_WINDOW}]) > ${ERROR_THRESHOLDS.retransmits}`,
   ')',
   portInfoJoin,
 ].join('\n');
@@ -169,7 +169,7 @@ export const alertGroups: AlertGroup[] = [
       {
         alert: 'RailwatchRdmaLinkFlapping',
         expr:
-          `(increase(railwatch_rdma_port_counter_total{counter="link_downed"}[${FLAP_WINDOW}]) > ${FLAP_THRESHOLD})\n` +
+          `(increase(railwatch_rdma_port_stat_total{stat="link_downed"}[${FLAP_WINDOW}]) > ${FLAP_THRESHOLD})\n` +
           portInfoJoin,
         for: '0m',
         severity: 'warning',
@@ -183,9 +183,9 @@ export const alertGroups: AlertGroup[] = [
         expr: rdmaErrorsRising,
         for: '15m',
         severity: 'warning',
-        summary: 'RDMA {{ $labels.counter }} rising on {{ $labels.node }} ({{ $labels.device }}/{{ $labels.port }})',
+        summary: 'RDMA {{ $labels.stat }} rising on {{ $labels.node }} ({{ $labels.device }}/{{ $labels.port }})',
         description:
-          'Counter {{ $labels.counter }} of RDMA port {{ $labels.device }} port {{ $labels.port }} (PF {{ $labels.pf }}, ' +
+          'Counter {{ $labels.stat }} of RDMA port {{ $labels.device }} port {{ $labels.port }} (PF {{ $labels.pf }}, ' +
           `rail {{ $labels.rail }}) on node {{ $labels.node }} grows at {{ $value | printf "%.2f" }}/s over ${ERROR_RATE_WINDOW}.`,
       },
       {

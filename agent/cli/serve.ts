@@ -87,7 +87,15 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     }
     nodeName = hostname();
   }
-  const sync: KubeSync = createKubeSync({ nodeName, labelPrefix: config.labelPrefix, counters: state.kubeRequests, log, mode: kubeMode, ...opts.kube });
+  const sync: KubeSync = createKubeSync({
+    nodeName,
+    labelPrefix: config.labelPrefix,
+    counters: state.kubeRequests,
+    log,
+    mode: kubeMode,
+    heartbeatMs: config.conditionHeartbeatSeconds * 1000,
+    ...opts.kube,
+  });
   const attachments = startAttachments({
     mode: kubeMode,
     counters: state.kubeRequests,
@@ -190,6 +198,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       [
         ['labelPrefix', next.labelPrefix !== config.labelPrefix],
         ['scanIntervalSeconds', next.scanIntervalSeconds !== config.scanIntervalSeconds],
+        ['conditionHeartbeatSeconds', next.conditionHeartbeatSeconds !== config.conditionHeartbeatSeconds],
         ['kubelet.podResourcesSocket', next.kubelet.podResourcesSocket !== config.kubelet.podResourcesSocket],
         ['kubelet.devicePluginsDir', next.kubelet.devicePluginsDir !== config.kubelet.devicePluginsDir],
         ['cni.confDir', next.cni.confDir !== config.cni.confDir],

@@ -15,6 +15,8 @@ export interface Config {
   /** Node label prefix, ending in `/`. */
   labelPrefix: string;
   scanIntervalSeconds: number;
+  /** The RdmaNetworkReady condition's lastHeartbeatTime is refreshed this often even when nothing changed. */
+  conditionHeartbeatSeconds: number;
   /** Explicit rail map: PF netdev name or PCI address -> rail number. */
   rails: Record<string, number>;
   expectedRails?: number;
@@ -40,6 +42,7 @@ export function defaultConfig(): Config {
   return {
     labelPrefix: 'railwatch.io/',
     scanIntervalSeconds: 10,
+    conditionHeartbeatSeconds: 600,
     rails: {},
     desiredVfs: { pfs: {}, rails: {} },
     kubelet: {
@@ -53,6 +56,7 @@ export function defaultConfig(): Config {
 const TOP_KEYS = [
   'labelPrefix',
   'scanIntervalSeconds',
+  'conditionHeartbeatSeconds',
   'rails',
   'expectedRails',
   'desiredVfs',
@@ -125,6 +129,9 @@ export function validateConfig(doc: unknown): Config {
     cfg.labelPrefix = p;
   }
   if (doc['scanIntervalSeconds'] !== undefined) cfg.scanIntervalSeconds = num('scanIntervalSeconds', doc['scanIntervalSeconds'], 1, 3600);
+  if (doc['conditionHeartbeatSeconds'] !== undefined) {
+    cfg.conditionHeartbeatSeconds = int('conditionHeartbeatSeconds', doc['conditionHeartbeatSeconds'], 10, 86_400);
+  }
   if (doc['rails'] !== undefined) {
     cfg.rails = intMap('rails', doc['rails'], 0, 255);
     const seen = new Map<number, string>();

@@ -7,10 +7,12 @@
 // array and wipe them; a JSON patch (RFC 6902) would address the condition by array index, which races with the
 // kubelet. So strategic merge it is.
 //
-// lastHeartbeatTime is set to the time of the write and is not refreshed periodically: a heartbeat write every
-// interval on every node is churn on the API server (1,000 nodes x 360 writes/h at 10 s) and railwatch's liveness
-// is visible in its metrics. lastTransitionTime changes only when status changes (a new reason or message with the
-// same status keeps the old transition time).
+// lastHeartbeatTime is the time of the last write, refreshed on a slow period (conditionHeartbeatSeconds, default
+// 600 s) even when nothing changed: without it a dead agent's condition looks alive forever, and `railwatch fleet`
+// calls a condition stale when its heartbeat is older than three periods. A write every scan interval would be
+// churn (10,000 nodes x 360 writes/h at 10 s); every 10 min it is 10,000 / 600 s = about 17 writes/s for the whole
+// cluster. lastTransitionTime changes only when status changes (a new reason or message with the same status keeps
+// the old transition time).
 import type { CheckReport } from '../checks/types.ts';
 import { checkReason } from '../checks/types.ts';
 
@@ -60,17 +62,31 @@ export function kubeTime(ms: number): string {
 }
 
 /**
+ * Milliseconds until the condition's heartbeat is due (0: due now), or undefined without a heartbeat period or
+ * without a condition of the type to refresh.
+ */
+export function heartbeatDueInMs(current: readonly NodeCondition[] | undefined, type: string, heartbeatMs: number | undefined, nowMs: number): number | undefined {
+  if (heartbeatMs === undefined) return undefined;
+  const existing = current?.find((c) => c.type === type);
+  if (existing === undefined) return undefined;
+  const beat = existing.lastHeartbeatTime === undefined ? NaN : Date.parse(existing.lastHeartbeatTime);
+  if (Number.isNaN(beat)) return 0;
+  return Math.max(0, beat + heartbeatMs - nowMs);
+}
+
+/**
  * The strategic merge patch body for nodes/status, or undefined when the Node already carries the desired
- * condition (same status, reason and message).
+ * condition (same status, reason and message) and, with a heartbeat period, its heartbeat is not yet due.
  */
 export function conditionPatch(
   current: readonly NodeCondition[] | undefined,
   desired: DesiredCondition,
   nowMs: number,
+  heartbeatMs?: number,
 ): ConditionPatch | undefined {
   const existing = current?.find((c) => c.type === desired.type);
   if (existing !== undefined && existing.status === desired.status && existing.reason === desired.reason && existing.message === desired.message) {
-    return undefined;
+    if (heartbeatDueInMs(current, desired.type, heartbeatMs, nowMs) !== 0) return undefined;
   }
   const now = kubeTime(nowMs);
   const transition = existing !== undefined && existing.status === desired.status && existing.lastTransitionTime !== undefined ? existing.lastTransitionTime : now;

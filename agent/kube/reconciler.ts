@@ -9,7 +9,7 @@
 // what it would have written.
 import type { Logger } from '../log.ts';
 import { createKubeClient, KubeNetworkError, loadKubeConfig, type ApiConnection, type KubeClient, type KubeMode, type KubeRequest, type KubeResponse } from './client.ts';
-import { conditionPatch, type DesiredCondition, type NodeCondition } from './condition.ts';
+import { conditionPatch, heartbeatDueInMs, type DesiredCondition, type NodeCondition } from './condition.ts';
 import {
   createTokenBucket,
   eventName,
@@ -67,6 +67,8 @@ export interface KubeSyncOptions {
   /** A recurrence within this window updates the same Event's series; later, a new Event is created. */
   eventSeriesWindowMs?: number;
   requestTimeoutMs?: number;
+  /** Refresh the condition's lastHeartbeatTime this often even when it is unchanged (config conditionHeartbeatSeconds). */
+  heartbeatMs?: number;
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000 };
@@ -172,6 +174,8 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
   let waiters: (() => void)[] = [];
   let loops: Promise<void>[] = [];
   let refreshing: Promise<ObservedNode> | undefined;
+  /** ms until the condition's heartbeat is due, from the last pass (undefined: no heartbeat to wait for). */
+  let heartbeatWait: number | undefined;
 
   function trigger(): void {
     dirty = true;
@@ -262,7 +266,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
       node = observed ?? node;
     }
     if (desired.condition !== undefined) {
-      const cp = conditionPatch(node.conditions, desired.condition, now());
+      const cp = conditionPatch(node.conditions, desired.condition, now(), opts.heartbeatMs);
       if (cp !== undefined) {
         const c = cp.status.conditions[0];
         log.info('patching node condition', { node: nodeName, type: c?.type, status: c?.status, reason: c?.reason });
@@ -274,6 +278,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
         if (updated !== undefined) observe(updated);
         node = observed ?? node;
       }
+      heartbeatWait = heartbeatDueInMs(node.conditions, desired.condition.type, opts.heartbeatMs, now());
     }
     return flushEvents(node);
   }
@@ -357,7 +362,9 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
     let eventWait: number | undefined;
     while (running) {
       if (!dirty) {
-        await waitForTrigger(eventWait);
+        // a heartbeat due at once (the write did not come back as the observed Node) waits a second, never spins
+        const beat = heartbeatWait === undefined ? undefined : Math.max(heartbeatWait, 1000);
+        await waitForTrigger(eventWait === undefined ? beat : beat === undefined ? eventWait : Math.min(eventWait, beat));
         if (!running) break;
       }
       dirty = false;

@@ -138,7 +138,7 @@ export function snapshotGauges(
     'NIC physical function (SR-IOV or RDMA capable), valued 1. pf is the netdev name, else the PCI address; rail is empty when the PF is not a rail.',
     ['pf', 'pci', 'driver', 'vendor', 'device', 'netdev', 'rail', 'numa_node', 'link_layer'],
   );
-  const vfsTotal = fam('railwatch_pf_vfs_total', 'VFs the PF supports (sriov_totalvfs).', ['pf', 'rail']);
+  const vfsTotal = fam('railwatch_pf_vfs_supported', 'VFs the PF supports (sriov_totalvfs).', ['pf', 'rail']);
   const vfsConfigured = fam('railwatch_pf_vfs_configured', 'VFs configured on the PF (sriov_numvfs).', ['pf', 'rail']);
   const vfsDesired = fam('railwatch_pf_vfs_desired', 'VFs the railwatch config desires on the PF (desiredVfs).', ['pf', 'rail']);
   const vfsPresent = fam('railwatch_pf_vfs_present', 'VF PCI functions present under the PF (virtfnN links that resolve).', ['pf', 'rail']);
@@ -159,7 +159,7 @@ export function snapshotGauges(
     ['device', 'port', 'pci', 'pf', 'rail', 'link_layer', 'fw_version', 'node_guid'],
   );
   const portUp = fam('railwatch_rdma_port_up', '1 when the RDMA port state is ACTIVE and its physical state LinkUp, else 0.', ['device', 'port']);
-  const portRate = fam('railwatch_rdma_port_rate_bits_per_second', 'Data rate of the RDMA port (ports/N/rate) in bits per second.', ['device', 'port']);
+  const portRate = fam('railwatch_rdma_port_rate_bytes_per_second', 'Data rate of the RDMA port (ports/N/rate) in bytes per second.', ['device', 'port']);
   const rails = fam('railwatch_rails', 'Rails on the node: NIC PFs with a rail number.', []);
   const gpus = fam('railwatch_gpus', 'GPUs on the node PCI bus.', []);
   const expected = fam('railwatch_expected_rails', 'Rails expected on the node: the config expectedRails, else the GPU count.', []);
@@ -278,7 +278,7 @@ export function snapshotGauges(
         if (port.state !== undefined || port.physState !== undefined) {
           portUp.samples.push({ labels: id, value: port.state === 'ACTIVE' && port.physState === 'LinkUp' ? 1 : 0 });
         }
-        if (port.rateBitsPerSecond !== undefined) portRate.samples.push({ labels: id, value: port.rateBitsPerSecond });
+        if (port.rateBitsPerSecond !== undefined) portRate.samples.push({ labels: id, value: port.rateBitsPerSecond / 8 });
       }
     }
 
@@ -345,10 +345,10 @@ export function counterFamilies(snapshot: NodeSnapshot | undefined): ExactFamily
       if (c['port_xmit_packets'] !== undefined) txPackets.push({ labels: id, value: c['port_xmit_packets'] });
       if (c['port_rcv_packets'] !== undefined) rxPackets.push({ labels: id, value: c['port_rcv_packets'] });
       for (const [name, value] of Object.entries(c)) {
-        if (!NAMED_COUNTERS.has(name)) other.push({ labels: { ...id, counter: name }, value });
+        if (!NAMED_COUNTERS.has(name)) other.push({ labels: { ...id, stat: name }, value });
       }
       for (const [name, value] of Object.entries(port.hwCounters)) {
-        if (!NOT_HW_COUNTERS.has(name)) hw.push({ labels: { ...id, counter: name }, value });
+        if (!NOT_HW_COUNTERS.has(name)) hw.push({ labels: { ...id, stat: name }, value });
       }
     }
   }
@@ -358,13 +358,13 @@ export function counterFamilies(snapshot: NodeSnapshot | undefined): ExactFamily
     { name: 'railwatch_rdma_port_transmit_packets_total', type: 'counter', help: 'Packets transmitted on the RDMA port (counters/port_xmit_packets).', samples: txPackets },
     { name: 'railwatch_rdma_port_receive_packets_total', type: 'counter', help: 'Packets received on the RDMA port (counters/port_rcv_packets).', samples: rxPackets },
     {
-      name: 'railwatch_rdma_port_counter_total',
+      name: 'railwatch_rdma_port_stat_total',
       type: 'counter',
       help: 'Every other file of the RDMA port counters/ directory, by file name.',
       samples: other,
     },
     {
-      name: 'railwatch_rdma_hw_counter_total',
+      name: 'railwatch_rdma_hw_stat_total',
       type: 'counter',
       help: 'Every file of the RDMA port hw_counters/ directory except lifespan, by file name.',
       samples: hw,

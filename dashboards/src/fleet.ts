@@ -165,7 +165,7 @@ export function buildFleetDashboard(): Dashboard {
         .targets(
           queries([
             {
-              expr: `topk(10, sum by (node, device, port) (increase(railwatch_rdma_port_counter_total{${NODE}, counter=~"${oneOf(PORT_ERROR_COUNTERS)}"}[$__range])) * on (node, device, port) group_left (rail) max by (node, device, port, rail) (railwatch_rdma_port_info{${NODE}, ${RAIL}, rail!=""}))`,
+              expr: `topk(10, sum by (node, device, port) (increase(railwatch_rdma_port_stat_total{${NODE}, stat=~"${oneOf(PORT_ERROR_COUNTERS)}"}[$__range])) * on (node, device, port) group_left (rail) max by (node, device, port, rail) (railwatch_rdma_port_info{${NODE}, ${RAIL}, rail!=""}))`,
               table: true,
             },
           ]),

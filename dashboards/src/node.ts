@@ -40,9 +40,9 @@ function timeseries(title: string, description: string, unit: string, specs: Que
   };
 }
 
-/** Per-rail rate of a per-port counter family, optionally restricted to some `counter` label values. */
+/** Per-rail rate of a per-port counter family, optionally restricted to some `stat` label values. */
 function railRate(metric: string, counters?: readonly string[], by = 'rail'): string {
-  const selector = counters === undefined ? NODE : `${NODE}, counter=~"${oneOf(counters)}"`;
+  const selector = counters === undefined ? NODE : `${NODE}, stat=~"${oneOf(counters)}"`;
   return `sum by (${by}) (\n  ${withRail(`rate(${metric}{${selector}}[$__rate_interval])`)}\n)`;
 }
 
@@ -80,7 +80,7 @@ export function buildNodeDashboard(): Dashboard {
       { expr: `${railRate('railwatch_rdma_port_transmit_bytes_total')} * 8`, legend: 'rail {{rail}} tx' },
       { expr: `${railRate('railwatch_rdma_port_receive_bytes_total')} * 8`, legend: 'rail {{rail}} rx' },
       {
-        expr: `max by (rail) (\n  ${withRail(`railwatch_rdma_port_rate_bits_per_second{${NODE}}`)}\n)`,
+        expr: `max by (rail) (\n  ${withRail(`railwatch_rdma_port_rate_bytes_per_second{${NODE}}`)}\n) * 8`,
         legend: 'rail {{rail}} link rate',
       },
     ]),
@@ -90,14 +90,14 @@ export function buildNodeDashboard(): Dashboard {
     ]),
     timeseries('Link errors', 'Physical and link-layer error counters (counters/) per rail, per second.', 'short', [
       {
-        expr: railRate('railwatch_rdma_port_counter_total', PORT_ERROR_COUNTERS, 'rail, counter'),
-        legend: 'rail {{rail}} {{counter}}',
+        expr: railRate('railwatch_rdma_port_stat_total', PORT_ERROR_COUNTERS, 'rail, stat'),
+        legend: 'rail {{rail}} {{stat}}',
       },
     ]),
     timeseries('Transport errors and retransmits', 'hw_counters/ errors and retries per rail, per second.', 'short', [
       {
-        expr: railRate('railwatch_rdma_hw_counter_total', TRANSPORT_ERROR_COUNTERS, 'rail, counter'),
-        legend: 'rail {{rail}} {{counter}}',
+        expr: railRate('railwatch_rdma_hw_stat_total', TRANSPORT_ERROR_COUNTERS, 'rail, stat'),
+        legend: 'rail {{rail}} {{stat}}',
       },
     ]),
     timeseries(
@@ -106,8 +106,8 @@ export function buildNodeDashboard(): Dashboard {
       'pps',
       [
         {
-          expr: railRate('railwatch_rdma_hw_counter_total', CONGESTION_COUNTERS, 'rail, counter'),
-          legend: 'rail {{rail}} {{counter}}',
+          expr: railRate('railwatch_rdma_hw_stat_total', CONGESTION_COUNTERS, 'rail, stat'),
+          legend: 'rail {{rail}} {{stat}}',
         },
       ],
     ),
@@ -147,7 +147,7 @@ export function buildNodeDashboard(): Dashboard {
         .description('Per PF: sriov_totalvfs, sriov_numvfs, VF PCI functions present, host netdevs, allocated to pods.')
         .targets(
           queries([
-            { expr: `railwatch_pf_vfs_total{${NODE}, ${RAIL}}`, table: true },
+            { expr: `railwatch_pf_vfs_supported{${NODE}, ${RAIL}}`, table: true },
             { expr: `railwatch_pf_vfs_configured{${NODE}, ${RAIL}}`, table: true },
             { expr: `railwatch_pf_vfs_present{${NODE}, ${RAIL}}`, table: true },
             { expr: `railwatch_pf_vf_netdevs{${NODE}, ${RAIL}}`, table: true },

@@ -104,6 +104,7 @@ test('config.example.yaml is valid and sets every setting', () => {
   assert.deepEqual(cfg, {
     labelPrefix: 'railwatch.io/',
     scanIntervalSeconds: 10,
+    conditionHeartbeatSeconds: 600,
     rails: {
       ens1f0np0: 0,
       ens2f0np0: 1,

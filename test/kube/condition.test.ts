@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckResult } from '../../agent/checks/types.ts';
-import { conditionPatch, desiredCondition, kubeTime } from '../../agent/kube/condition.ts';
+import { conditionPatch, desiredCondition, heartbeatDueInMs, kubeTime } from '../../agent/kube/condition.ts';
 import { report } from './harness.ts';
 
 function result(id: string, step: number, status: CheckResult['status'], finding: string): CheckResult {
@@ -61,5 +61,27 @@ describe('conditionPatch', () => {
     assert.deepEqual(conditionPatch(current, next, T1), {
       status: { conditions: [{ ...next, lastHeartbeatTime: '2025-01-01T00:01:00Z', lastTransitionTime: '2025-01-01T00:00:00Z' }] },
     });
+  });
+
+  it('refreshes only lastHeartbeatTime once the heartbeat period has passed', () => {
+    const current = [{ ...broken, lastHeartbeatTime: kubeTime(T0), lastTransitionTime: kubeTime(T0 - 3_600_000) }];
+    assert.equal(conditionPatch(current, broken, T0 + 599_000, 600_000), undefined);
+    assert.deepEqual(conditionPatch(current, broken, T0 + 600_000, 600_000), {
+      status: { conditions: [{ ...broken, lastHeartbeatTime: '2025-01-01T00:10:00Z', lastTransitionTime: '2024-12-31T23:00:00Z' }] },
+    });
+    // without a period the unchanged condition is never rewritten
+    assert.equal(conditionPatch(current, broken, T0 + 86_400_000), undefined);
+  });
+});
+
+describe('heartbeatDueInMs', () => {
+  const c = (beat?: string) => [{ type: 'RdmaNetworkReady', status: 'True', ...(beat === undefined ? {} : { lastHeartbeatTime: beat }) }];
+  it('counts down from the last heartbeat, 0 when due or unreadable, undefined without a period or a condition', () => {
+    assert.equal(heartbeatDueInMs(c(kubeTime(T0)), 'RdmaNetworkReady', 600_000, T0 + 100_000), 500_000);
+    assert.equal(heartbeatDueInMs(c(kubeTime(T0)), 'RdmaNetworkReady', 600_000, T0 + 700_000), 0);
+    assert.equal(heartbeatDueInMs(c('yesterday'), 'RdmaNetworkReady', 600_000, T0), 0);
+    assert.equal(heartbeatDueInMs(c(), 'RdmaNetworkReady', 600_000, T0), 0);
+    assert.equal(heartbeatDueInMs(c(kubeTime(T0)), 'RdmaNetworkReady', undefined, T0), undefined);
+    assert.equal(heartbeatDueInMs([], 'RdmaNetworkReady', 600_000, T0), undefined);
   });
 });

@@ -167,6 +167,21 @@ describe('reconciler', () => {
     assert.deepEqual(h.server.conditions('node-a')[0]?.['type'], 'Ready');
   });
 
+  it('refreshes the unchanged condition\'s heartbeat every period, keeping its transition time', async (t) => {
+    const h = await startHarness({ heartbeatMs: 1500 });
+    t.after(() => h.close());
+    h.sync.start();
+    h.sync.update({ labels: {}, condition: READY });
+    await h.sync.settled();
+    const first = h.server.conditions('node-a').find((x) => x['type'] === 'RdmaNetworkReady')!;
+    const statusWrites = () => h.server.writes().filter((r) => r.path.endsWith('/status'));
+    await until(() => statusWrites().length >= 2, 'a heartbeat write');
+    const second = h.server.conditions('node-a').find((x) => x['type'] === 'RdmaNetworkReady')!;
+    assert.notEqual(second['lastHeartbeatTime'], first['lastHeartbeatTime']);
+    assert.deepEqual({ ...second, lastHeartbeatTime: first['lastHeartbeatTime'] }, first);
+    assert.ok(Date.parse(String(second['lastHeartbeatTime'])) - Date.parse(String(first['lastHeartbeatTime'])) >= 1000);
+  });
+
   it('creates an event once, then updates its series instead of re-creating it', async (t) => {
     const c = clock();
     const h = await startHarness({ now: c.now });

@@ -37,7 +37,7 @@ describe('metric catalogue', () => {
     ]);
     const rail0 = sampleLines(text).filter((l) => l.startsWith('railwatch_pf_') && l.includes('{pf="ens1f0np0",rail="0"}'));
     assert.deepEqual(rail0, [
-      'railwatch_pf_vfs_total{pf="ens1f0np0",rail="0"} 16',
+      'railwatch_pf_vfs_supported{pf="ens1f0np0",rail="0"} 16',
       'railwatch_pf_vfs_configured{pf="ens1f0np0",rail="0"} 2',
       'railwatch_pf_vfs_present{pf="ens1f0np0",rail="0"} 2',
       'railwatch_pf_vf_netdevs{pf="ens1f0np0",rail="0"} 1',
@@ -52,7 +52,7 @@ describe('metric catalogue', () => {
       'railwatch_rdma_port_up{device="mlx5_0",port="1"} 1',
       'railwatch_rdma_port_up{device="mlx5_1",port="1"} 1',
     ]);
-    assert.deepEqual(familyLines(text, 'railwatch_rdma_port_rate_bits_per_second')[0], 'railwatch_rdma_port_rate_bits_per_second{device="mlx5_0",port="1"} 400000000000');
+    assert.deepEqual(familyLines(text, 'railwatch_rdma_port_rate_bytes_per_second')[0], 'railwatch_rdma_port_rate_bytes_per_second{device="mlx5_0",port="1"} 50000000000');
     assert.deepEqual(familyLines(text, 'railwatch_rails'), ['railwatch_rails 2']);
     assert.deepEqual(familyLines(text, 'railwatch_gpus'), ['railwatch_gpus 2']);
     assert.deepEqual(familyLines(text, 'railwatch_expected_rails'), ['railwatch_expected_rails 2']);
@@ -73,14 +73,14 @@ describe('metric catalogue', () => {
     assert.deepEqual(familyLines(text, 'railwatch_rdma_port_receive_bytes_total')[0], 'railwatch_rdma_port_receive_bytes_total{device="mlx5_0",port="1"} 493827156048');
     assert.deepEqual(familyLines(text, 'railwatch_rdma_port_transmit_packets_total')[0], 'railwatch_rdma_port_transmit_packets_total{device="mlx5_0",port="1"} 887654321');
     assert.deepEqual(familyLines(text, 'railwatch_rdma_port_receive_packets_total')[0], 'railwatch_rdma_port_receive_packets_total{device="mlx5_0",port="1"} 987654321');
-    const other = familyLines(text, 'railwatch_rdma_port_counter_total').filter((l) => l.includes('device="mlx5_0"'));
+    const other = familyLines(text, 'railwatch_rdma_port_stat_total').filter((l) => l.includes('device="mlx5_0"'));
     assert.equal(other.length, 17);
-    assert.ok(other.includes('railwatch_rdma_port_counter_total{device="mlx5_0",port="1",counter="unicast_xmit_packets"} 887654321'));
-    assert.ok(!other.some((l) => /counter="port_(xmit|rcv)_(data|packets)"/.test(l)));
-    const hw = familyLines(text, 'railwatch_rdma_hw_counter_total').filter((l) => l.includes('device="mlx5_0"'));
+    assert.ok(other.includes('railwatch_rdma_port_stat_total{device="mlx5_0",port="1",stat="unicast_xmit_packets"} 887654321'));
+    assert.ok(!other.some((l) => /stat="port_(xmit|rcv)_(data|packets)"/.test(l)));
+    const hw = familyLines(text, 'railwatch_rdma_hw_stat_total').filter((l) => l.includes('device="mlx5_0"'));
     assert.equal(hw.length, 20);
-    assert.ok(hw.includes('railwatch_rdma_hw_counter_total{device="mlx5_0",port="1",counter="rp_cnp_handled"} 4711'));
-    assert.ok(!hw.some((l) => l.includes('counter="lifespan"')));
+    assert.ok(hw.includes('railwatch_rdma_hw_stat_total{device="mlx5_0",port="1",stat="rp_cnp_handled"} 4711'));
+    assert.ok(!hw.some((l) => l.includes('stat="lifespan"')));
   });
 
   test('64-bit counter values are kept exactly', async () => {
@@ -91,9 +91,9 @@ describe('metric catalogue', () => {
     host.write(`${port}/hw_counters/out_of_buffer`, '9007199254740993');
     const text = await renderMetricsText(stateFor(host));
     const lines = sampleLines(text);
-    assert.ok(lines.includes('railwatch_rdma_port_counter_total{device="mlx5_0",port="1",counter="symbol_error"} 18446744073709551615'));
+    assert.ok(lines.includes('railwatch_rdma_port_stat_total{device="mlx5_0",port="1",stat="symbol_error"} 18446744073709551615'));
     assert.ok(lines.includes('railwatch_rdma_port_transmit_bytes_total{device="mlx5_0",port="1"} 73786976294838206460'));
-    assert.ok(lines.includes('railwatch_rdma_hw_counter_total{device="mlx5_0",port="1",counter="out_of_buffer"} 9007199254740993'));
+    assert.ok(lines.includes('railwatch_rdma_hw_stat_total{device="mlx5_0",port="1",stat="out_of_buffer"} 9007199254740993'));
   });
 
   test('a counter reading N/A (no PMA) is absent, not 0', async () => {
@@ -106,8 +106,8 @@ describe('metric catalogue', () => {
       'railwatch_rdma_port_transmit_bytes_total{device="mlx5_1",port="1"} 893827156048',
     ]);
     assert.deepEqual(
-      familyLines(text, 'railwatch_rdma_port_counter_total').filter((l) => l.includes('counter="symbol_error"')),
-      ['railwatch_rdma_port_counter_total{device="mlx5_1",port="1",counter="symbol_error"} 0'],
+      familyLines(text, 'railwatch_rdma_port_stat_total').filter((l) => l.includes('stat="symbol_error"')),
+      ['railwatch_rdma_port_stat_total{device="mlx5_1",port="1",stat="symbol_error"} 0'],
     );
   });
 
@@ -273,14 +273,14 @@ describe('exposition escaping', () => {
     host.write(`${port}/hw_counters/rx ecn "marked"\\pkts\nx`, '7');
     const text = await renderMetricsText(stateFor(host));
     assert.ok(
-      sampleLines(text).includes('railwatch_rdma_hw_counter_total{device="mlx5_1",port="1",counter="rx ecn \\"marked\\"\\\\pkts\\nx"} 7'),
+      sampleLines(text).includes('railwatch_rdma_hw_stat_total{device="mlx5_1",port="1",stat="rx ecn \\"marked\\"\\\\pkts\\nx"} 7'),
     );
     assert.deepEqual(promtoolCheck(text).complaints, CATALOGUE_LINTS);
   });
 });
 
 describe('promtool', () => {
-  test('the full scrape of an 8-rail host has no complaints beyond the catalogue names', async () => {
+  test('promtool check metrics reports nothing on the full scrape of an 8-rail host', async () => {
     const host = buildDgxHost({ rails: 8, vfsPerPf: 8, vfNetdevsInHost: 4, extras: true });
     hosts.push(host);
     const config = validateConfig({ desiredVfs: 8 });

@@ -23,6 +23,7 @@ const BAD: readonly (readonly [string, string])[] = [
   ['scanIntervalSeconds', 'scanIntervalSeconds: 0'],
   ['scanIntervalSeconds', 'scanIntervalSeconds: ten'],
   ['scanIntervalSeconds', 'scanIntervalSeconds: .inf'],
+  ['conditionHeartbeatSeconds', 'conditionHeartbeatSeconds: 5'],
   ['rails', 'rails: [1, 2]'],
   ['rails.ens1f0np0', 'rails: {ens1f0np0: 300}'],
   ['rails.ens2f0np0', 'rails: {ens1f0np0: 1, ens2f0np0: 1}'],
@@ -108,7 +109,7 @@ describe('start-up of the real binary', () => {
         for (let q = pending.shift(); q !== undefined; q = pending.shift()) await run(q);
       }),
     );
-    assert.equal(perSetting.length, 13);
+    assert.equal(perSetting.length, 14);
     assert.deepEqual(results.sort(), perSetting.map(([field]) => `${field} exit=78 named=true served=false`).sort());
   });
 });

@@ -272,7 +272,7 @@ describe('the metrics renderer on snapshots with random counter values', () => {
             if (family === undefined && (name === 'port_xmit_data' || name === 'port_rcv_data')) continue;
             const line = text
               .split('\n')
-              .find((l) => l.includes('device="mlx5_0"') && (family === undefined ? l.startsWith('railwatch_rdma_port_counter_total{') && l.includes(`counter="${name}"`) : l.startsWith(family)));
+              .find((l) => l.includes('device="mlx5_0"') && (family === undefined ? l.startsWith('railwatch_rdma_port_stat_total{') && l.includes(`stat="${name}"`) : l.startsWith(family)));
             assert.ok(line !== undefined, `counter ${name} of mlx5_0 exported`);
             assert.ok(line.endsWith(' ' + v.value.toString()), `${name}: want ${v.value}, line ${line}`);
           }
