@@ -19,6 +19,7 @@ import type { NodeSnapshot, PcieLink, Pf, RdmaDevice } from '../model.ts';
 import { SCANNER_NAMES } from '../scan/registry.ts';
 import type { AgentState, AllocationView } from '../state.ts';
 import { pciFromDeviceId, vfOwners, type VfOwner } from '../topology/vf-owners.ts';
+import { attachmentMetricsText } from '../attach/metrics.ts';
 import { writeExactFamilies, type ExactFamily, type ExactSample, type LabelSet } from './exposition.ts';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -468,6 +469,12 @@ function createLiveRegistry(current: () => AgentState | undefined, defaultMetric
 
 export function createMetricsRenderer(options: MetricsRendererOptions = {}): MetricsRenderer {
   let current: AgentState | undefined;
+  // per pod holding VFs (agent/attach/metrics.ts), cached per view like the snapshot part
+  let attached: { view: AgentState['attachments']; part: RenderedPart } | undefined;
+  const attachmentPart = (view: AgentState['attachments']): RenderedPart => {
+    if (attached === undefined || attached.view !== view) attached = { view, part: part(attachmentMetricsText(view)) };
+    return attached.part;
+  };
   const live = createLiveRegistry(() => current, options.defaultMetrics ?? true);
   let cached: { key: CacheKey; part: Promise<RenderedPart> } | undefined;
 
@@ -489,7 +496,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
       const first = await snapshotPart(state);
       current = state;
       const liveText = await live.metrics();
-      return [first, part(liveText)];
+      return [first, attachmentPart(state.attachments), part(liveText)];
     },
   };
 }
