@@ -5,6 +5,7 @@ import type { AttachmentView } from './attach/judge.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
 import type { DeviceOwner } from './topology/vf-owners.ts';
+import type { NodeView } from './view/derive.ts';
 
 export interface AllocationView {
   /** Device allocations from the kubelet; undefined when the kubelet could not be asked. */
@@ -21,6 +22,8 @@ export interface AgentState {
   /** The latest snapshot; undefined until the first scan completes. */
   snapshot?: NodeSnapshot;
   allocation: AllocationView;
+  /** The facts derived once from snapshot, allocation, probes and config; set with the snapshot. */
+  view?: NodeView;
   checks?: CheckReport;
   /** Pods holding VFs and their attachments (step 11), from the latest scan. */
   attachments?: AttachmentView;

@@ -324,7 +324,7 @@ export async function measureEndToEnd(opts: E2eOptions): Promise<E2eResult> {
           }
           if (!Number.isNaN(latency.eventMs) || !ok(r)) continue;
           const body = asObj(r.body);
-          if (r.method === 'POST' && r.path === EVENTS_PATH && body?.['reason'] === 'VFsDisappeared' && String(body['note']).startsWith(`PF ${t.pf} `)) {
+          if (r.method === 'POST' && r.path === EVENTS_PATH && body?.['reason'] === 'VFsDisappeared' && /^PF (\S+ \()?([0-9a-f:.]+)/.exec(String(body['note']))?.[2] === t.pf) {
             latency.eventMs = r.at - t0Wall;
             rec.event = { method: 'POST', reason: body['reason'], type: body['type'], note: body['note'] };
             const name = asObj(body['metadata'])?.['name'];

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../agent/config/config.ts';
 import { desiredLabels } from '../agent/kube/labels.ts';
+import { emptyProbes } from '../agent/checks/probe.ts';
+import { derive } from '../agent/view/derive.ts';
 import { createKubeSync, type KubeDesired, type KubeSync } from '../agent/kube/reconciler.ts';
 import { silentLogger } from '../agent/log.ts';
 import { scanNode } from '../agent/scan/registry.ts';
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const snapshot = scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails: {} } });
   host.cleanup();
   const config = defaultConfig();
-  const labels = desiredLabels(snapshot, config);
+  const labels = desiredLabels(derive(snapshot, {}, emptyProbes(config), config), config);
   const condition: KubeDesired['condition'] = { type: 'RdmaNetworkReady', status: 'True', reason: 'AllChecksPassed', message: '10 setup checks pass' };
 
   const names = Array.from({ length: NODES }, (_, i) => `gpu-node-${String(i).padStart(4, '0')}`);

@@ -4,8 +4,7 @@
 import { createKubeClient, loadKubeConfig, type ApiConnection, type KubeMode } from '../kube/client.ts';
 import type { NodeEventSpec } from '../kube/events.ts';
 import type { Logger } from '../log.ts';
-import type { NodeSnapshot } from '../model.ts';
-import type { AllocationView } from '../state.ts';
+import type { NodeView } from '../view/derive.ts';
 import { createAttachmentFetcher, type AttachmentFetcher, type RetryOptions } from './fetcher.ts';
 import type { AttachmentView } from './judge.ts';
 import { createPodEventTracker, type PodAlignment } from './pod-events.ts';
@@ -24,7 +23,7 @@ export interface AttachmentsOptions {
 
 export interface Attachments {
   /** Syncs the fetcher with the pods holding VFs and judges them from what has been read. */
-  observe(snapshot: NodeSnapshot, allocation: AllocationView): AttachmentView;
+  observe(view: NodeView): AttachmentView;
   /** Pod events for the problems (and misalignments) not reported before. */
   events(view: AttachmentView, alignment?: readonly PodAlignment[]): NodeEventSpec[];
   /** Resolves once no read is in flight or scheduled. */
@@ -51,9 +50,9 @@ export function startAttachments(opts: AttachmentsOptions): Attachments {
   }
   const tracker = createPodEventTracker();
   return {
-    observe(snapshot, allocation) {
-      if (fetcher !== undefined && allocation.allocations !== undefined) fetcher.sync(podsWithVfs(snapshot, allocation));
-      return attachmentView(snapshot, allocation, fetcher, skip);
+    observe(view) {
+      if (fetcher !== undefined && view.vfOwners !== undefined) fetcher.sync(podsWithVfs(view));
+      return attachmentView(view, fetcher, skip);
     },
     events: (view, alignment) => tracker.derive(view, alignment),
     idle: () => fetcher?.idle() ?? Promise.resolve(),

@@ -1,21 +1,14 @@
 // The shape every setup-chain step shares: a catalogue entry per check and a pure run function of
-// (snapshot, config, probes, allocation view) that returns exactly one result per declared check.
-import type { Config } from '../config/config.ts';
-import type { NodeSnapshot } from '../model.ts';
+// the NodeView (snapshot, config, probes, allocation view and derived facts) that returns exactly one result per declared check.
 import type { AttachmentView } from '../attach/judge.ts';
-import type { AllocationView } from '../state.ts';
-import type { Probes } from './probe.ts';
+import type { NodeView } from '../view/derive.ts';
 import type { CheckResult, CheckStatus } from './types.ts';
 
-export interface CheckInput {
-  snapshot: NodeSnapshot;
-  config: Config;
-  probes: Probes;
-  /** Device allocations from the kubelet; `allocations` undefined when the kubelet could not be asked. */
-  allocation: AllocationView;
-  /** Pods holding VFs and their attachments (step 11); undefined when not gathered. */
-  attachments?: AttachmentView;
-}
+/**
+ * A step reads the NodeView: the snapshot, config, probes, allocation view and the facts derived from them once;
+ * step 11 also the pods holding VFs and their attachments (undefined when not gathered).
+ */
+export type CheckInput = NodeView & { readonly attachments?: AttachmentView };
 
 /** One check of the catalogue: what it reads, why it matters, how to fix it (docs/checks.md is made from these). */
 export interface CheckDefinition {

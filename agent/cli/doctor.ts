@@ -16,6 +16,7 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { derive, type NodeView } from '../view/derive.ts';
 
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
@@ -35,17 +36,16 @@ export async function doctorAllocation(socketPath: string): Promise<AllocationVi
  * far), when there is an API server (in the cluster, or a kubeconfig); otherwise step 11 skips with the reason.
  */
 export async function doctorAttachments(
-  snapshot: NodeSnapshot,
-  allocation: AllocationView,
+  view: NodeView,
   noKube: boolean,
   log: Logger,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<AttachmentView> {
   const attachments = startAttachments({ mode: resolveKubeMode({ noKube, env }), counters: new Map(), log, requestTimeoutMs: 5000, tuning: { retry: { attempts: 1 } } });
   try {
-    attachments.observe(snapshot, allocation);
+    attachments.observe(view);
     await attachments.idle();
-    return attachments.observe(snapshot, allocation);
+    return attachments.observe(view);
   } finally {
     attachments.stop();
   }
@@ -149,8 +149,9 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
   const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
-  const attachments = await doctorAttachments(snapshot, allocation, args.bools.has('no-kube'), log);
-  const report = runChecks({ snapshot, config, probes, allocation, attachments });
+  const view = derive(snapshot, allocation, probes, config);
+  const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);
+  const report = runChecks({ ...view, attachments });
   if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, attachments), null, 2) + '\n');
   else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }, attachments));
   return exitCodeFor(report);

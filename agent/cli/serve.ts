@@ -25,6 +25,7 @@ import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
 import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { derive } from '../view/derive.ts';
 
 /** A full scan at least every this many interval scans, even when the cheap rescan sees no structural change. */
 export const FULL_SCAN_EVERY = 6;
@@ -160,14 +161,16 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
-      const attached = attachments.observe(snapshot, state.allocation);
-      const checks = runChecks({ snapshot, config, probes, allocation: state.allocation, attachments: attached });
+      const view = derive(snapshot, state.allocation, probes, config);
+      const attached = attachments.observe(view);
+      const checks = runChecks({ ...view, attachments: attached });
       state.snapshot = snapshot;
+      state.view = view;
       state.attachments = attached;
       state.checks = checks;
       state.config = config;
       bump(state.scansTotal, trigger);
-      const obs = observation(snapshot, checks, state.allocation);
+      const obs = observation(view, checks);
       const desired = kubeDesired(prevObs, obs, config, log);
       sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached)] });
       prevObs = obs;

@@ -2,31 +2,28 @@
 import type { CheckReport } from '../checks/types.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { NodeSnapshot } from '../model.ts';
-import type { AllocationView } from '../state.ts';
-import { vfOwners } from '../topology/vf-owners.ts';
+import { allocatedVfs, type NodeView } from '../view/derive.ts';
 import { desiredCondition } from './condition.ts';
 import { deriveEvents, type EventInput } from './events.ts';
 import { desiredLabels } from './labels.ts';
 import type { KubeDesired } from './reconciler.ts';
 
-/** PCI addresses of the snapshot's VFs that the kubelet allocated to pods; undefined when allocations are unknown. */
-export function allocatedVfs(snapshot: NodeSnapshot, allocation: AllocationView): Set<string> | undefined {
-  if (allocation.allocations === undefined) return undefined;
-  return new Set(vfOwners(snapshot, allocation.allocations).keys());
+/** One observation for the events: the view's snapshot, its checks and the VFs it found allocated to pods. */
+export interface Observation extends EventInput {
+  view: NodeView;
 }
 
-export function observation(snapshot: NodeSnapshot, checks: CheckReport | undefined, allocation: AllocationView): EventInput {
-  const out: EventInput = { snapshot };
+export function observation(view: NodeView, checks: CheckReport | undefined): Observation {
+  const out: Observation = { snapshot: view.snapshot, view };
   if (checks !== undefined) out.checks = checks;
-  const vfs = allocatedVfs(snapshot, allocation);
+  const vfs = allocatedVfs(view);
   if (vfs !== undefined) out.allocatedVfs = vfs;
   return out;
 }
 
 /** Labels, condition (when checks ran) and the events between the previous observation and this one. */
-export function kubeDesired(prev: EventInput | undefined, cur: EventInput, config: Pick<Config, 'labelPrefix'>, log?: Logger): KubeDesired {
-  const out: KubeDesired = { labels: desiredLabels(cur.snapshot, config, log), events: deriveEvents(prev, cur) };
+export function kubeDesired(prev: EventInput | undefined, cur: Observation, config: Pick<Config, 'labelPrefix'>, log?: Logger): KubeDesired {
+  const out: KubeDesired = { labels: desiredLabels(cur.view, config, log), events: deriveEvents(prev, cur) };
   if (cur.checks !== undefined) out.condition = desiredCondition(cur.checks);
   return out;
 }

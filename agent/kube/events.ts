@@ -5,6 +5,7 @@
 import type { CheckReport, CheckResult } from '../checks/types.ts';
 import type { NodeSnapshot, Pf, Vf } from '../model.ts';
 import type { PodEventReason } from '../attach/judge.ts';
+import { pfTitle } from '../view/derive.ts';
 
 export type NodeEventReason = 'VFsDisappeared' | 'VFsRestored' | 'DriftDetected' | 'DriftResolved' | 'RailCountChanged' | PodEventReason;
 export type NodeEventType = 'Normal' | 'Warning';
@@ -49,8 +50,7 @@ export function seriesKey(spec: Pick<NodeEventSpec, 'reason' | 'subject'>): stri
 }
 
 function pfLabel(pf: Pf): string {
-  const parts = [pf.netdev, pf.rail === undefined ? undefined : `rail ${pf.rail}`].filter((x) => x !== undefined);
-  return parts.length > 0 ? `PF ${pf.pci} (${parts.join(', ')})` : `PF ${pf.pci}`;
+  return `PF ${pfTitle(pf)}${pf.rail === undefined ? '' : `, rail ${pf.rail}`}`;
 }
 
 function vfName(vf: Vf): string {

@@ -1,9 +1,10 @@
-// Node labels: stable facts about the node's rails, a pure function of (snapshot, config).
+// Node labels: stable facts about the node's rails, a pure function of the NodeView and the label prefix.
 // Nothing here moves with pod allocation (VF netdevs in pods, allocated device counts): a label change is a
 // change of the node, never churn. Applied as a JSON merge patch on the Node, only keys under the own prefix.
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { NodeSnapshot, Pf } from '../model.ts';
+import type { Pf } from '../model.ts';
+import type { NodeView } from '../view/derive.ts';
 
 const NAME_RE = /^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -36,28 +37,26 @@ function configuredVfs(pf: Pf): number {
  * - `<p>link-layer`: Ethernet | InfiniBand | mixed over the rail PFs; absent without rails or when unknown
  * - `<p>gpus`: number of GPUs
  */
-export function desiredLabels(snapshot: NodeSnapshot, config: Pick<Config, 'labelPrefix'>, log?: Logger): Record<string, string> {
+export function desiredLabels(view: Pick<NodeView, 'rails' | 'gpus'>, config: Pick<Config, 'labelPrefix'>, log?: Logger): Record<string, string> {
   const p = config.labelPrefix;
-  const pfByPci = new Map(snapshot.pfs.map((pf) => [pf.pci, pf]));
   const candidate: [string, string][] = [];
-  const rails = [...snapshot.rails].sort((a, b) => a.rail - b.rail);
+  const rails = view.rails;
   candidate.push([`${p}rdma`, String(rails.length > 0)]);
   candidate.push([`${p}rails`, String(rails.length)]);
   let total = 0;
   const linkLayers = new Set<string>();
   const perRail: [string, string][] = [];
-  for (const rail of rails) {
-    const pf = pfByPci.get(rail.pf);
-    const n = pf === undefined ? 0 : configuredVfs(pf);
+  for (const { rail, pf: { pf } } of rails) {
+    const n = configuredVfs(pf);
     total += n;
     perRail.push([`${p}rail-${rail.rail}.vfs`, String(n)]);
-    if (pf?.linkLayer === 'Ethernet' || pf?.linkLayer === 'InfiniBand') linkLayers.add(pf.linkLayer);
+    if (pf.linkLayer === 'Ethernet' || pf.linkLayer === 'InfiniBand') linkLayers.add(pf.linkLayer);
   }
   candidate.push([`${p}vfs`, String(total)]);
   candidate.push(...perRail);
   if (linkLayers.size === 1) candidate.push([`${p}link-layer`, [...linkLayers][0]!]);
   else if (linkLayers.size > 1) candidate.push([`${p}link-layer`, 'mixed']);
-  candidate.push([`${p}gpus`, String(snapshot.gpus.length)]);
+  candidate.push([`${p}gpus`, String(view.gpus.length)]);
   const out: Record<string, string> = {};
   for (const [key, value] of candidate) {
     const problem = validateLabel(key, value);

@@ -18,8 +18,10 @@ import { desiredVfsFor, type Config } from '../config/config.ts';
 import type { NodeSnapshot, PcieLink, Pf, RdmaDevice } from '../model.ts';
 import { SCANNER_NAMES } from '../scan/registry.ts';
 import type { AgentState, AllocationView } from '../state.ts';
-import { pciFromDeviceId, vfOwners, type VfOwner } from '../topology/vf-owners.ts';
+import { pciFromDeviceId } from '../topology/vf-owners.ts';
 import { attachmentMetricsText } from '../attach/metrics.ts';
+import { emptyProbes } from '../checks/probe.ts';
+import { derive, type NodeView, type VfOwner } from '../view/derive.ts';
 import { writeExactFamilies, type ExactFamily, type ExactSample, type LabelSet } from './exposition.ts';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -132,6 +134,7 @@ export function snapshotGauges(
   allocation: AllocationView,
   checks: CheckReport | undefined,
   config: Config,
+  view?: NodeView,
 ): GaugeFamily[] {
   const fam = (name: string, help: string, labelNames: readonly string[]): GaugeFamily => ({ name, help, labelNames, samples: [] });
   const pfInfo = fam(
@@ -181,7 +184,9 @@ export function snapshotGauges(
 
   if (snapshot !== undefined) {
     const pciByAddress = new Map(snapshot.pci.map((fn) => [fn.address, fn]));
-    const owners: Map<string, VfOwner> | undefined = allocations === undefined ? undefined : vfOwners(snapshot, allocations);
+    // the VF-to-pod join is the view's (derived once per scan); a view is derived here only for a bare snapshot
+    const v = view !== undefined && view.snapshot === snapshot && view.allocation === allocation ? view : derive(snapshot, allocation, emptyProbes(config), config);
+    const owners: ReadonlyMap<string, VfOwner> | undefined = v.vfOwners;
     const pfOfVf = new Map<string, Pf>();
     for (const pf of snapshot.pfs) for (const vf of pf.vfs) pfOfVf.set(vf.pci, pf);
 
@@ -252,7 +257,10 @@ export function snapshotGauges(
           if (pf !== undefined) touch(pf, res.resourceName);
         }
       }
-      for (const owner of owners.values()) touch(owner.pf, owner.resourceName).n++;
+      for (const [pci, owner] of owners) {
+        const pf = pfOfVf.get(pci);
+        if (pf !== undefined) touch(pf, owner.resourceName).n++;
+      }
       const ordered = [...counts.values()].sort(
         (a, b) => snapshot.pfs.indexOf(a.pf) - snapshot.pfs.indexOf(b.pf) || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0),
       );
@@ -396,8 +404,9 @@ export async function renderSnapshotPart(
   allocation: AllocationView,
   checks: CheckReport | undefined,
   config: Config,
+  view?: NodeView,
 ): Promise<string> {
-  const gauges = await renderGauges(snapshotGauges(snapshot, allocation, checks, config));
+  const gauges = await renderGauges(snapshotGauges(snapshot, allocation, checks, config, view));
   return gauges + writeExactFamilies(counterFamilies(snapshot));
 }
 
@@ -481,7 +490,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Met
   function snapshotPart(state: AgentState): Promise<RenderedPart> {
     const key: CacheKey = { snapshot: state.snapshot, allocation: state.allocation, checks: state.checks, config: state.config };
     if (cached === undefined || !sameKey(cached.key, key)) {
-      const promise = renderSnapshotPart(key.snapshot, key.allocation, key.checks, key.config).then(part);
+      const promise = renderSnapshotPart(key.snapshot, key.allocation, key.checks, key.config, state.view).then(part);
       cached = { key, part: promise };
       // a failed render is not cached
       promise.catch(() => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CATALOGUE, STEPS } from '../../agent/checks/catalogue.ts';
 import { renderChecksMarkdown } from '../../agent/checks/docs.ts';
-import { emptyProbes } from '../../agent/checks/probe.ts';
+import { viewOf } from '../helpers/view.ts';
 import { exitCodeFor, runChecks, summarize } from '../../agent/checks/run.ts';
 import { stepLabel, type Step } from '../../agent/checks/step.ts';
 import { CONFIG_TOP_KEYS, ConfigError, loadConfigFile, parseConfigText, validateConfig } from '../../agent/config/config.ts';
@@ -44,7 +44,7 @@ test('runChecks gives one result per catalogue check, in catalogue order', () =>
   const host = new FixtureHost();
   try {
     const config = configWith(undefined);
-    const report = runChecks({ snapshot: scan(host, config), config, probes: emptyProbes(config), allocation: UNKNOWN_ALLOCATION });
+    const report = runChecks(viewOf(scan(host, config), { config, allocation: UNKNOWN_ALLOCATION }));
     assert.deepEqual(
       report.results.map((r) => [r.id, r.stepLabel]),
       CATALOGUE.map((c) => [c.id, c.stepLabel]),
@@ -70,7 +70,7 @@ test('a step that throws fails its checks instead of aborting the chain', () => 
         throw new Error('boom');
       },
     };
-    const report = runChecks({ snapshot: scan(host, config), config, probes: emptyProbes(config), allocation: UNKNOWN_ALLOCATION }, [broken, STEPS[2]!]);
+    const report = runChecks(viewOf(scan(host, config), { config, allocation: UNKNOWN_ALLOCATION }), [broken, STEPS[2]!]);
     assert.deepEqual(report.results[0], {
       id: 'broken-check',
       step: 1,

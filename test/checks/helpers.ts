@@ -10,6 +10,7 @@ import type { CheckReport, CheckResult } from '../../agent/checks/types.ts';
 import { scanNode } from '../../agent/scan/registry.ts';
 import type { AllocationView } from '../../agent/state.ts';
 import { HostFs } from '../../agent/sysfs/host-fs.ts';
+import { derive } from '../../agent/view/derive.ts';
 import type { FixtureHost } from '../helpers/fixture-host.ts';
 
 export const UNKNOWN_ALLOCATION: AllocationView = { error: 'kubelet not queried' };
@@ -83,7 +84,7 @@ export function probesFor(host: FixtureHost, config: Config, snapshot: NodeSnaps
 
 export function check(host: FixtureHost, config: Config, allocation: AllocationView = UNKNOWN_ALLOCATION): CheckReport {
   const snapshot = scan(host, config);
-  return runChecks({ snapshot, config, probes: probesFor(host, config, snapshot), allocation });
+  return runChecks(derive(snapshot, allocation, probesFor(host, config, snapshot), config));
 }
 
 export function resultOf(report: CheckReport, id: string): CheckResult {

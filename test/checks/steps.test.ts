@@ -4,7 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Config } from '../../agent/config/config.ts';
-import { emptyProbes } from '../../agent/checks/probe.ts';
+import { viewOf } from '../helpers/view.ts';
 import { runChecks } from '../../agent/checks/run.ts';
 import { buildDgxHost, FixtureHost, type DgxOptions } from '../helpers/fixture-host.ts';
 import { acsConfig, check, configWith, kubeletDirs, resultOf, scan, statuses, UNKNOWN_ALLOCATION, writeBridgeConfigs } from './helpers.ts';
@@ -122,7 +122,7 @@ describe('step 1: hardware IOMMU', () => {
   test('skip when the host scanner failed', () => {
     const { host, config } = goodHost();
     const snap = scan(host, config);
-    const report = runChecks({ snapshot: { ...snap, failedScanners: ['host'] }, config, probes: emptyProbes(config), allocation: UNKNOWN_ALLOCATION });
+    const report = runChecks(viewOf({ ...snap, failedScanners: ['host'] }, { config, allocation: UNKNOWN_ALLOCATION }));
     assert.equal(resultOf(report, 'hardware-iommu').status, 'skip');
     assert.equal(resultOf(report, 'kernel-iommu').status, 'skip');
   });

@@ -5,6 +5,7 @@ import { createTokenBucket, deriveEvents, eventName, eventObject, microTime, typ
 import { scanNode } from '../../agent/scan/registry.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
 import { report } from './harness.ts';
+import { viewOf } from '../helpers/view.ts';
 
 const hosts: FixtureHost[] = [];
 after(() => hosts.forEach((h) => h.cleanup()));
@@ -49,7 +50,7 @@ describe('deriveEvents', () => {
         type: 'Warning',
         subject: `pf/${pf}`,
         action: 'Scan',
-        note: `PF ${pf} (ens1f0np0, rail 0): 2 VFs disappeared (4 -> 2): ${gone[0]} (ens1f0np0v2), ${gone[1]} (ens1f0np0v3)`,
+        note: `PF ens1f0np0 (${pf}), rail 0: 2 VFs disappeared (4 -> 2): ${gone[0]} (ens1f0np0v2), ${gone[1]} (ens1f0np0v3)`,
       },
     ]);
     assert.deepEqual(deriveEvents({ snapshot: afterScan }, { snapshot: before }), [
@@ -58,7 +59,7 @@ describe('deriveEvents', () => {
         type: 'Normal',
         subject: `pf/${pf}`,
         action: 'Scan',
-        note: `PF ${pf} (ens1f0np0, rail 0): 2 VFs appeared (2 -> 4): ${gone[0]} (ens1f0np0v2), ${gone[1]} (ens1f0np0v3)`,
+        note: `PF ens1f0np0 (${pf}), rail 0: 2 VFs appeared (2 -> 4): ${gone[0]} (ens1f0np0v2), ${gone[1]} (ens1f0np0v3)`,
       },
     ]);
   });
@@ -78,7 +79,7 @@ describe('deriveEvents', () => {
         type: 'Warning',
         subject: `pf/${pf}`,
         action: 'Scan',
-        note: `PF ${pf} (ens2f0np0, rail 1): 1 VF netdevs left the host namespace (not allocated to a pod): ${vf} (ens2f0np0v0)`,
+        note: `PF ens2f0np0 (${pf}), rail 1: 1 VF netdevs left the host namespace (not allocated to a pod): ${vf} (ens2f0np0v0)`,
       },
     ]);
     assert.match(deriveEvents({ snapshot: before }, { snapshot: now })[0]!.note, /allocation unknown/);
@@ -154,11 +155,11 @@ describe('kubeDesired', () => {
     const now = scan(h);
     const checks = report([check('vf-netdevs-visible', 'pass', 'ok')]);
     const alloc = { allocations: [{ resourceName: 'nvidia.com/rdma_vf', deviceId: vf, pod: 'p', namespace: 'ns', container: 'c' }] };
-    const d = kubeDesired(observation(before, checks, alloc), observation(now, checks, alloc), { labelPrefix: 'railwatch.io/' });
+    const d = kubeDesired(observation(viewOf(before, { allocation: alloc }), checks), observation(viewOf(now, { allocation: alloc }), checks), { labelPrefix: 'railwatch.io/' });
     assert.deepEqual(d.events, []);
     assert.equal(d.condition?.status, 'True');
     assert.equal(d.labels['railwatch.io/rails'], '2');
-    const unknown = kubeDesired(observation(before, checks, {}), observation(now, checks, {}), { labelPrefix: 'railwatch.io/' });
+    const unknown = kubeDesired(observation(viewOf(before), checks), observation(viewOf(now), checks), { labelPrefix: 'railwatch.io/' });
     assert.deepEqual(unknown.events?.map((e) => e.reason), ['VFsDisappeared']);
   });
 });

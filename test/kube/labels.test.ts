@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defaultConfig } from '../../agent/config/config.ts';
+import { viewOf } from '../helpers/view.ts';
 import { desiredLabels, labelPatch, validateLabel } from '../../agent/kube/labels.ts';
 import { memoryLogger } from '../../agent/log.ts';
 import { scanNode } from '../../agent/scan/registry.ts';
@@ -25,12 +26,12 @@ describe('desiredLabels', () => {
       'railwatch.io/gpus': '8',
     };
     for (let k = 0; k < 8; k++) want[`railwatch.io/rail-${k}.vfs`] = '4';
-    assert.deepEqual(desiredLabels(snap, defaultConfig()), want);
+    assert.deepEqual(desiredLabels(viewOf(snap), defaultConfig()), want);
   });
 
   it('says InfiniBand for an IB node and uses the configured prefix', () => {
     const snap = scan(buildDgxHost({ rails: 2, vfsPerPf: 3, linkLayer: 'InfiniBand', gpus: false }));
-    assert.deepEqual(desiredLabels(snap, { labelPrefix: 'example.com/' }), {
+    assert.deepEqual(desiredLabels(viewOf(snap), { labelPrefix: 'example.com/' }), {
       'example.com/rdma': 'true',
       'example.com/rails': '2',
       'example.com/vfs': '6',
@@ -43,7 +44,7 @@ describe('desiredLabels', () => {
 
   it('omits link-layer and says rdma=false without rails', () => {
     const snap = scan(buildDgxHost({ rails: 0 }));
-    assert.deepEqual(desiredLabels(snap, defaultConfig()), {
+    assert.deepEqual(desiredLabels(viewOf(snap), defaultConfig()), {
       'railwatch.io/rdma': 'false',
       'railwatch.io/rails': '0',
       'railwatch.io/vfs': '0',
@@ -53,11 +54,11 @@ describe('desiredLabels', () => {
 
   it('does not move when a VF netdev goes into a pod (allocation is not a node fact)', () => {
     const host = buildDgxHost({ rails: 2, vfsPerPf: 4 });
-    const before = desiredLabels(scan(host), defaultConfig());
+    const before = desiredLabels(viewOf(scan(host)), defaultConfig());
     const snap = scan(host);
     const pf = snap.rails[0]!.pf;
     host.moveVfNetdevToPod(host.vfAddress(pf, 1));
-    assert.deepEqual(desiredLabels(scan(host), defaultConfig()), before);
+    assert.deepEqual(desiredLabels(viewOf(scan(host)), defaultConfig()), before);
   });
 
   it('changes the VF count when a VF is removed', () => {
@@ -65,7 +66,7 @@ describe('desiredLabels', () => {
     const pf = scan(host).rails[1]!.pf;
     host.removeVf(pf, 3);
     host.replace(`${host.devPath(pf)}/sriov_numvfs`, '3');
-    const labels = desiredLabels(scan(host), defaultConfig());
+    const labels = desiredLabels(viewOf(scan(host)), defaultConfig());
     assert.equal(labels['railwatch.io/rail-1.vfs'], '3');
     assert.equal(labels['railwatch.io/vfs'], '7');
   });
@@ -74,10 +75,10 @@ describe('desiredLabels', () => {
     const snap = scan(buildDgxHost({ rails: 1, vfsPerPf: 1, gpus: false }));
     const log = memoryLogger();
     const prefix = 'x'.repeat(60) + '.' + 'y'.repeat(5) + '/';
-    const labels = desiredLabels(snap, { labelPrefix: prefix }, log);
+    const labels = desiredLabels(viewOf(snap), { labelPrefix: prefix }, log);
     // a long but valid prefix: all six labels kept, nothing logged
     assert.equal(Object.keys(labels).length, 6);
-    const bad = desiredLabels(snap, { labelPrefix: 'Bad_Prefix/' }, log);
+    const bad = desiredLabels(viewOf(snap), { labelPrefix: 'Bad_Prefix/' }, log);
     assert.deepEqual(bad, {});
     assert.equal(log.lines.filter((l) => l.msg === 'skipping invalid node label').length, 6);
     assert.deepEqual(log.lines[0], { level: 'warn', msg: 'skipping invalid node label', meta: { key: 'Bad_Prefix/rdma', value: 'true', problem: 'key-prefix' } });

@@ -34,7 +34,7 @@ const EVENT = {
   method: 'POST',
   reason: 'VFsDisappeared',
   type: 'Warning',
-  note: 'PF 0000:16:00.0 (ens1f0np0, rail 0): 1 VF netdevs left the host namespace (not allocated to a pod): 0000:16:00.2 (ens1f0np0v0)',
+  note: 'PF ens1f0np0 (0000:16:00.0), rail 0: 1 VF netdevs left the host namespace (not allocated to a pod): 0000:16:00.2 (ens1f0np0v0)',
 };
 
 async function runOnce(

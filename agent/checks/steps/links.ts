@@ -1,7 +1,7 @@
 // Step 6: links. Every rail's RDMA port ACTIVE/LinkUp at the expected rate, MTU and firmware equal across rails,
 // PCIe links of rail NICs and GPUs at their maximum speed and width.
-import { isDegraded } from '../../scan/pci.ts';
-import type { PcieLink, Pf, RdmaDevice, RdmaPort } from '../../model.ts';
+import type { PcieLink, RdmaDevice, RdmaPort } from '../../model.ts';
+import { portIsUp } from '../../view/derive.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
 
@@ -51,12 +51,6 @@ export const PCIE_LINK: CheckDefinition = {
   fix: 'Reseat the card or riser, check the slot wiring and the BIOS PCIe speed/bifurcation settings; compare LnkCap and LnkSta in lspci -vv.',
 };
 
-function rdmaOf(input: CheckInput, pf: Pf): RdmaDevice | undefined {
-  const rail = input.snapshot.rails.find((r) => r.pf === pf.pci);
-  const name = rail?.rdma ?? pf.rdmaDevices[0];
-  return input.snapshot.rdmaDevices.find((d) => d.name === name);
-}
-
 interface RailPort {
   rail: number;
   dev: RdmaDevice;
@@ -65,9 +59,8 @@ interface RailPort {
 
 function railPorts(input: CheckInput): RailPort[] {
   const out: RailPort[] = [];
-  for (const rail of input.snapshot.rails) {
-    const pf = input.snapshot.pfs.find((p) => p.pci === rail.pf);
-    const dev = pf ? rdmaOf(input, pf) : undefined;
+  for (const { rail, pf } of input.rails) {
+    const dev = pf.rdma;
     if (!dev) continue;
     for (const port of dev.ports) out.push({ rail: rail.rail, dev, port });
   }
@@ -79,7 +72,7 @@ function portName(p: RailPort): string {
 }
 
 function isActive(p: RdmaPort): boolean {
-  return p.state === 'ACTIVE' && p.physState === 'LinkUp';
+  return portIsUp(p);
 }
 
 function gbps(bits: number): string {
@@ -148,9 +141,8 @@ function mtu(input: CheckInput): CheckResult {
 function firmware(input: CheckInput): CheckResult {
   const r = resultsFor(STEP);
   const known: { name: string; fw: string }[] = [];
-  for (const rail of input.snapshot.rails) {
-    const pf = input.snapshot.pfs.find((p) => p.pci === rail.pf);
-    const dev = pf ? rdmaOf(input, pf) : undefined;
+  for (const { pf } of input.rails) {
+    const dev = pf.rdma;
     if (dev?.fwVer !== undefined) known.push({ name: dev.name, fw: dev.fwVer });
   }
   if (input.snapshot.rails.length === 0) return r.skip(RAIL_FIRMWARE, 'no rails');
@@ -172,16 +164,14 @@ function linkText(l: PcieLink): string {
 
 function pcieLink(input: CheckInput): CheckResult {
   const r = resultsFor(STEP);
-  const s = input.snapshot;
-  const items: { what: string; link: PcieLink; gpu: boolean }[] = [];
-  for (const rail of s.rails) {
-    const fn = s.pci.find((f) => f.address === rail.pf);
-    if (fn) items.push({ what: `rail ${rail.rail} NIC ${rail.pf}`, link: fn.link, gpu: false });
+  const items: { what: string; link: PcieLink; gpu: boolean; known: boolean; degraded: boolean }[] = [];
+  for (const { rail, pf } of input.rails) {
+    if (pf.pcie) items.push({ what: `rail ${rail.rail} NIC ${rail.pf}`, link: pf.pcie.link, gpu: false, known: pf.pcie.known, degraded: pf.pcie.degraded });
   }
-  for (const g of s.gpus) items.push({ what: `GPU ${g.pci}`, link: g.link, gpu: true });
-  const known = items.filter((i) => i.link.currentWidth !== undefined && i.link.maxWidth !== undefined);
+  for (const { gpu, pcie } of input.gpus) items.push({ what: `GPU ${gpu.pci}`, link: gpu.link, gpu: true, known: pcie.known, degraded: pcie.degraded });
+  const known = items.filter((i) => i.known);
   if (known.length === 0) return r.skip(PCIE_LINK, items.length === 0 ? 'no rails and no GPUs' : 'no PCIe link attributes readable');
-  const degraded = known.filter((i) => isDegraded(i.link, i.gpu ? 'gpu' : 'pf'));
+  const degraded = known.filter((i) => i.degraded);
   if (degraded.length > 0) {
     return r.warn(PCIE_LINK, `${degraded.length} of ${plural(known.length, 'PCIe link')} below maximum speed or width`, {
       details: degraded.map((i) => `${i.what}: ${linkText(i.link)}`),

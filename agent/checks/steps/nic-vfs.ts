@@ -1,9 +1,7 @@
 // Step 5: NIC driver and VFs. Each rail PF bound to its driver, SR-IOV enabled with the desired number of VFs,
 // every VF PCI function present and bound, and VF netdevs in the host namespace unless allocated to pods.
 import { isUserspaceVfDriver } from '../../topology/vf-drivers.ts';
-import { desiredVfsFor } from '../../config/config.ts';
 import type { Pf, Vf } from '../../model.ts';
-import { vfOwners } from '../../topology/vf-owners.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
 
@@ -72,18 +70,13 @@ interface Judged {
   desired?: number;
 }
 
-function pfName(pf: Pf): string {
-  return pf.netdev ?? pf.pci;
-}
-
 /** Rail PFs plus any PF given a desired VF count by the config. */
 function judgedPfs(input: CheckInput): Judged[] {
   const out: Judged[] = [];
-  for (const pf of input.snapshot.pfs) {
-    const desired = desiredVfsFor(input.config, pf);
-    if (pf.rail === undefined && desired === undefined) continue;
-    const j: Judged = { pf, name: pfName(pf) };
-    if (desired !== undefined) j.desired = desired;
+  for (const view of input.pfs) {
+    if (view.rail === undefined && view.desiredVfs === undefined) continue;
+    const j: Judged = { pf: view.pf, name: view.name };
+    if (view.desiredVfs !== undefined) j.desired = view.desiredVfs;
     out.push(j);
   }
   return out;
@@ -212,7 +205,7 @@ function vfNetdevsVisible(input: CheckInput, pfs: Judged[]): CheckResult {
       },
     );
   }
-  const owners = vfOwners(input.snapshot, allocations);
+  const owners = input.vfOwners ?? new Map();
   const inPods = missing.filter(({ vf }) => owners.has(vf.pci));
   const lost = missing.filter(({ vf }) => !owners.has(vf.pci));
   const summary = `${plural(vfs.length, 'VF')}: ${inHost} netdevs in the host namespace, ${inPods.length} allocated to pods, ${vfio} on user-space drivers`;

@@ -17,11 +17,10 @@ function run(input: CheckInput): CheckResult[] {
   const failed = failedScanner(input, 'pci', 'sriov', 'infiniband');
   if (failed) return [r.skip(RAIL_COUNT, `the ${failed} scanner failed: rails unknown`)];
   const have = input.snapshot.rails.length;
-  const fromConfig = input.config.expectedRails;
-  const gpus = input.snapshot.gpus.length;
-  if (fromConfig === undefined && gpus === 0) return [r.skip(RAIL_COUNT, `${plural(have, 'rail')}; no expectedRails in the config and no GPU to compare with`)];
-  const expected = fromConfig ?? gpus;
-  const source = fromConfig !== undefined ? 'expectedRails' : 'the GPU count';
+  const want = input.expectedRails;
+  if (want === undefined) return [r.skip(RAIL_COUNT, `${plural(have, 'rail')}; no expectedRails in the config and no GPU to compare with`)];
+  const expected = want.count;
+  const source = want.source === 'config' ? 'expectedRails' : 'the GPU count';
   const details = input.snapshot.rails.map((rl) => `rail ${rl.rail}: ${rl.netdev ?? rl.pf} (${rl.rdma ?? 'no RDMA'}) [${rl.source}]`);
   if (have !== expected) return [r.fail(RAIL_COUNT, `${plural(have, 'rail')}, expected ${expected} (${source})`, { details })];
   return [r.pass(RAIL_COUNT, `${plural(have, 'rail')}, as expected (${source})`)];

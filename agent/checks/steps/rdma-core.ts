@@ -1,5 +1,6 @@
 // Step 4: RDMA core: an RDMA device for every RDMA-capable NIC (rail), and the user-space verbs ABI.
 import type { Pf } from '../../model.ts';
+import { pfTitle } from '../../view/derive.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
 
@@ -52,9 +53,6 @@ function rdmaCapablePfs(input: CheckInput): { pf: Pf; why: string }[] {
   return out;
 }
 
-function pfName(pf: Pf): string {
-  return pf.netdev !== undefined ? `${pf.netdev} (${pf.pci})` : pf.pci;
-}
 
 function rdmaDevices(input: CheckInput): CheckResult {
   const r = resultsFor(STEP);
@@ -67,7 +65,7 @@ function rdmaDevices(input: CheckInput): CheckResult {
   }
   const modules = input.snapshot.host.modules;
   const wanted = [...new Set(missing.map((m) => (m.pf.driver !== undefined ? RDMA_DRIVER_FOR[m.pf.driver] : undefined)).filter((m) => m !== undefined))];
-  const details = missing.map((m) => `${pfName(m.pf)}: driver ${m.pf.driver ?? 'none'}, ${m.why}, no RDMA device`);
+  const details = missing.map((m) => `${pfTitle(m.pf)}: driver ${m.pf.driver ?? 'none'}, ${m.why}, no RDMA device`);
   for (const mod of wanted) if (modules[mod] !== undefined && !modules[mod].loaded) details.push(`module ${mod} is not loaded`);
   return r.fail(RDMA_DEVICES, `${missing.length} of ${plural(candidates.length, 'RDMA-capable NIC')} have no RDMA device`, {
     remediation: wanted.length > 0 ? `modprobe ${wanted.join(' ')} and persist it in /etc/modules-load.d; check dmesg for probe errors.` : RDMA_DEVICES.fix,
