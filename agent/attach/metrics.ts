@@ -15,7 +15,7 @@ export function attachmentFamilies(view: AttachmentView | undefined): ExactFamil
     for (const i of p.interfaces) {
       if (i.pci === undefined) continue;
       info.push({
-        labels: { namespace: p.namespace, pod: p.pod, interface: i.interface ?? '', network: i.network, vf: i.pci, rail: i.rail === undefined ? '' : String(i.rail) },
+        labels: { namespace: p.namespace, pod: p.pod, interface: i.interface ?? '', network: i.network, pci: i.pci, rail: i.rail === undefined ? '' : String(i.rail) },
         value: 1n,
       });
     }
@@ -26,7 +26,7 @@ export function attachmentFamilies(view: AttachmentView | undefined): ExactFamil
     {
       name: POD_ATTACHMENT_INFO,
       type: 'gauge',
-      help: 'An interface of a pod that is a VF, valued 1: interface (net1...), network (the NAD, namespace/name), vf (PCI address), rail. From the pod\'s network-status.',
+      help: 'An interface of a pod that is a VF, valued 1: interface (net1...), network (the NAD, namespace/name), pci (the VF PCI address, as in railwatch_vf_info), rail. From the pod\'s network-status.',
       samples: info,
     },
     {

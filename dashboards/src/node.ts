@@ -195,7 +195,7 @@ export function buildNodeDashboard(): Dashboard {
         )
         .withTransformation({ id: 'merge', options: {} })
         .withTransformation(
-          organize(['node', 'namespace', 'pod', 'interface', 'vf', 'rail', 'network', 'Value #B'], { 'Value #B': 'VFs not attached' }, ['Value #A']),
+          organize(['node', 'namespace', 'pod', 'interface', 'pci', 'rail', 'network', 'Value #B'], { 'Value #B': 'VFs not attached' }, ['Value #A']),
         )
         .overrideByName('VFs not attached', [
           { id: 'mappings', value: valueText({ '0': { text: 'none', color: 'green' }, '1': { text: '1', color: 'red' }, '2': { text: '2', color: 'red' } }) },
