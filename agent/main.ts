@@ -17,6 +17,8 @@ Usage:
   railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
                       [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
                       [--no-monitors]
+  railwatch fleet     [--json] [--kubeconfig FILE] [--selector SELECTOR] [--max-names K] [--stale-after 30m]
+                      [--group-by LABEL,...] [--events-since 1h] [--label-prefix PREFIX] [--page-size N]
   every command: [--log-level debug|info|warn|error] (serve also reads RAILWATCH_LOG_LEVEL)
   serve reads /etc/railwatch/config.yaml when it exists and no --config is given
   railwatch version
@@ -34,6 +36,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'doctor': {
         const { runDoctor } = await import('./cli/doctor.ts');
         return await runDoctor(rest);
+      }
+      case 'fleet': {
+        const { runFleet } = await import('./cli/fleet.ts');
+        return await runFleet(rest);
       }
       case 'serve': {
         const { runServe } = await import('./cli/serve.ts');

@@ -180,7 +180,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     for (const resolve of w) resolve();
   }
 
-  const http = await startHttpServer({ listen: opts.listen, state: () => state, log });
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });

@@ -1,5 +1,5 @@
-// railwatch's HTTP endpoint: /metrics, /healthz, /readyz and /status, read-only.
-// Only GET and HEAD on these four paths; every other path is 404 and every other method 405. No path is ever
+// railwatch's HTTP endpoint: / (the status page, agent/http/status-page.ts), /metrics, /healthz, /readyz and
+// /status, read-only. Only GET and HEAD on these five paths; every other path is 404 and every other method 405. No path is ever
 // mapped to the filesystem: the responses are rendered from the in-memory agent state.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { CONTENT_TYPE, createMetricsRenderer, type MetricsRenderer, type RenderedPart } from '../metrics/render.ts';
 import { snapshotToJson } from '../scan/registry.ts';
 import type { AgentState } from '../state.ts';
+import { CONTENT_SECURITY_POLICY, pageBody, renderStatusPage, type RenderedPage } from './status-page.ts';
 
 /** railwatch's port, from Prometheus' default port allocations list (see docs/metrics.md). */
 export const DEFAULT_PORT = 9839;
@@ -48,6 +49,9 @@ export interface HttpServerOptions {
   log: Logger;
   render?: MetricsRenderer;
   limits?: Partial<HttpLimits>;
+  /** Shown on the status page. */
+  nodeName?: string;
+  now?: () => number;
 }
 
 export interface RunningHttpServer {
@@ -81,7 +85,14 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
 }
 
-const KNOWN_PATHS = new Set(['/metrics', '/healthz', '/readyz', '/status']);
+const KNOWN_PATHS = new Set(['/', '/metrics', '/healthz', '/readyz', '/status']);
+
+/** Headers of the status page: a strict CSP and no framing, sniffing or referrer. */
+const PAGE_HEADERS: Record<string, string> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
 const ALLOW = 'GET, HEAD';
 
 /** gzip is acceptable unless absent or given q=0. */
@@ -117,6 +128,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const renderer = options.render ?? createMetricsRenderer();
   let closing = false;
   let statusCache: { snapshot: unknown; checks: unknown; allocation: unknown; body: Buffer } | undefined;
+  let pageCache: { view: unknown; checks: unknown; page: RenderedPage } | undefined;
+  const now = options.now ?? Date.now;
+
+  /** The status page, rendered once per (view, checks): once per scan; a request adds only the scan's age. */
+  function pageReply(state: AgentState): Reply {
+    const c = pageCache;
+    if (c === undefined || c.view !== state.view || c.checks !== state.checks) {
+      const page = renderStatusPage({ state, ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }) });
+      pageCache = { view: state.view, checks: state.checks, page };
+    }
+    const page = pageCache!.page;
+    return { status: page.status, type: 'text/html; charset=utf-8', body: pageBody(page, now()), headers: PAGE_HEADERS };
+  }
 
   function statusReply(state: AgentState): Reply {
     const snapshot = state.snapshot;
@@ -155,6 +179,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         return state.snapshot === undefined ? text(503, 'not ready: no scan has completed yet\n') : text(200, 'ready\n');
       case '/status':
         return statusReply(state);
+      case '/':
+        return pageReply(state);
       default:
         return await metricsReply(req, state);
     }

@@ -2,8 +2,11 @@
 // The single source of truth for RBAC: manifests/base/clusterrole.yaml must grant exactly these, no more and no
 // fewer (test/manifests/manifests.test.ts checks both directions). Add a call here before the code makes it.
 
-/** RBAC verbs railwatch uses. A PATCH request is the `patch` verb; a GET with `watch=true` is `watch`. */
-export type KubeVerb = 'get' | 'watch' | 'patch' | 'create';
+/**
+ * RBAC verbs railwatch uses. A PATCH request is the `patch` verb; a GET with `watch=true` is `watch`; a GET on a
+ * collection is `list`.
+ */
+export type KubeVerb = 'get' | 'list' | 'watch' | 'patch' | 'create';
 
 export interface KubeApiCall {
   /** API group: '' is the core group. */
@@ -28,6 +31,17 @@ export const KUBE_API_CALLS = [
   { group: '', resource: 'pods', verb: 'get' },
   // Each NetworkAttachmentDefinition such a pod names, by name, cached: its resourceName and CNI config.
   { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', verb: 'get' },
+] as const satisfies readonly KubeApiCall[];
+
+/**
+ * Every call `railwatch fleet` makes: read-only, for a person or a CI job, not the agent.
+ * manifests/fleet-reader/clusterrole.yaml grants exactly these (test/manifests/manifests.test.ts).
+ */
+export const FLEET_API_CALLS = [
+  // Nodes by label selector, paginated with limit/continue: labels and the RdmaNetworkReady condition.
+  { group: '', resource: 'nodes', verb: 'list' },
+  // railwatch's Events in every namespace (Node events in `default`, Pod events in the pods' namespaces).
+  { group: 'events.k8s.io', resource: 'events', verb: 'list' },
 ] as const satisfies readonly KubeApiCall[];
 
 /** One RBAC PolicyRule, the shape a ClusterRole holds. */

@@ -13,9 +13,16 @@
 //   a required field is missing), merge-patch (404 when absent, 422 when an immutable field changes)
 // - GET /api/v1/namespaces/<ns>/pods/<name> and
 //   GET /apis/k8s.cni.cncf.io/v1/namespaces/<ns>/network-attachment-definitions/<name>: the object, 404 with a
-//   NotFound Status naming it; any other verb on them 405. `forbid(resource)` answers 403 Forbidden as RBAC does
+//   NotFound Status naming it; any other verb on them 403 (the service account may only get them). `forbid(resource)` answers 403 Forbidden as RBAC does
 //   (a service account without `get`), `slow(resource, ms)` delays their answers; without `nadCrd` the NAD path is
 //   404 "the server could not find the requested resource" (the CRD is not installed)
+// - GET /api/v1/nodes (list): labelSelector (=, ==, !=, exists, !exists, in, notin), fieldSelector metadata.name,
+//   limit/continue pagination over a consistent snapshot at the list's resourceVersion (a page holds up to `limit`
+//   matching items; remainingItemCount only without selectors); a continue token from before the compaction point
+//   (compact()) answers 410 Expired, with a fresh continue token in the Status, as the real server does
+// - GET /apis/events.k8s.io/v1/events and .../namespaces/<ns>/events (list): fieldSelector on metadata.name,
+//   metadata.namespace, reason, type, reportingController, regarding.{kind,name,namespace,uid,apiVersion}; any other
+//   field is a 400 ("field label not supported"); limit/continue as for nodes
 // - bearer-token auth (401 on any other token); one resourceVersion counter for all objects, bumped on every write
 //   that changes something
 // Faults: the next N matching requests answer a status (500, 429 with Retry-After, 409, ...), responses can be
@@ -49,6 +56,107 @@ export interface Fault {
   pathIncludes?: string;
   /** Match watch requests too (default: only when the method matches explicitly). */
   watch?: boolean;
+  /** true: only list requests with a continue token (a fault mid-list); false: only without one. */
+  continued?: boolean;
+}
+
+/** One requirement of a label selector: `key op values`. */
+interface LabelRequirement {
+  key: string;
+  op: 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin';
+  values: string[];
+}
+
+/** Parses a label selector as the API server does (equality- and set-based); throws with a message on bad syntax. */
+export function parseLabelSelector(text: string): LabelRequirement[] {
+  const out: LabelRequirement[] = [];
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  parts.push(cur);
+  const KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+  const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+  for (const raw of parts) {
+    const p = raw.trim();
+    if (p === '' && parts.length === 1) break;
+    let m: RegExpExecArray | null;
+    let req: LabelRequirement;
+    if ((m = /^!\s*(\S+)$/.exec(p))) req = { key: m[1]!, op: '!exists', values: [] };
+    else if ((m = /^(\S+?)\s*(==|!=|=)\s*(\S*)$/.exec(p))) req = { key: m[1]!, op: m[2] === '!=' ? '!=' : '=', values: [m[3]!] };
+    else if ((m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(p))) req = { key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => v.trim()) };
+    else if ((m = /^(\S+)$/.exec(p))) req = { key: m[1]!, op: 'exists', values: [] };
+    else throw new Error(`unable to parse requirement: ${JSON.stringify(p)}`);
+    if (!KEY.test(req.key)) throw new Error(`invalid label key ${JSON.stringify(req.key)}`);
+    for (const v of req.values) if (!VALUE.test(v)) throw new Error(`invalid label value: ${JSON.stringify(v)}`);
+    out.push(req);
+  }
+  return out;
+}
+
+export function matchesLabels(reqs: readonly LabelRequirement[], labels: Readonly<Record<string, string>>): boolean {
+  return reqs.every((r) => {
+    const v = labels[r.key];
+    switch (r.op) {
+      case 'exists':
+        return v !== undefined;
+      case '!exists':
+        return v === undefined;
+      case '=':
+        return v === r.values[0];
+      case '!=':
+        return v !== r.values[0];
+      case 'in':
+        return v !== undefined && r.values.includes(v);
+      case 'notin':
+        return v === undefined || !r.values.includes(v);
+    }
+  });
+}
+
+/** A field selector: `field=value`, `field==value`, `field!=value`, comma-separated (AND). */
+function parseFieldSelector(text: string, supported: readonly string[]): { field: string; neg: boolean; value: string }[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((part) => {
+    const m = /^\s*([^=!\s]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(part);
+    if (!m) throw new Error(`invalid selector: ${JSON.stringify(part)}; can't understand ${JSON.stringify(part)}`);
+    if (!supported.includes(m[1]!)) throw new Error(`field label not supported: ${m[1]}`);
+    return { field: m[1]!, neg: m[2] === '!=', value: m[3]! };
+  });
+}
+
+const EVENT_FIELDS = ['metadata.name', 'metadata.namespace', 'reason', 'type', 'reportingController', 'regarding.kind', 'regarding.name', 'regarding.namespace', 'regarding.uid', 'regarding.apiVersion'];
+
+function fieldOf(obj: Obj, path: string): string {
+  let cur: Json | undefined = obj;
+  for (const k of path.split('.')) cur = isObj(cur) ? cur[k] : undefined;
+  return typeof cur === 'string' ? cur : '';
+}
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: t.rv, start: t.start })).toString('base64url');
+}
+
+function decodeContinue(text: string): ContinueToken | undefined {
+  try {
+    const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') return undefined;
+    return { rv: t.rv, start: t.start };
+  } catch {
+    return undefined;
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -165,6 +273,10 @@ export class FakeApiServer {
   #watches = new Set<WatchClient>();
   #server: http.Server;
   #uid = 0;
+  /** List snapshots by resourceVersion, keyed items sorted by key, for consistent pagination. */
+  #snapshots = new Map<string, { key: string; obj: Obj }[]>();
+  /** Called with each request before it is answered (a test expires continue tokens mid-list from here). */
+  onRequest: ((rec: RecordedRequest) => void) | undefined;
   url = '';
 
   constructor(opts: FakeApiServerOptions = {}) {
@@ -292,10 +404,22 @@ export class FakeApiServer {
     this.#commit(name, next);
   }
 
-  /** Drops the watch history: a watch from an older resourceVersion gets 410 Gone. */
+  /**
+   * Drops the watch history and the list snapshots: a watch from an older resourceVersion, or a continue token of
+   * a list taken before the last write, gets 410 Gone.
+   */
   compact(): void {
     this.#compactedRv = this.#rv;
     this.#history = [];
+    this.#snapshots.clear();
+  }
+
+  /** Stores an events.k8s.io/v1 Event as it is (another reporter's, or one from the past). */
+  addEvent(event: Obj): void {
+    const meta = event['metadata'] as Obj;
+    const obj = clone(event);
+    (obj['metadata'] as Obj)['resourceVersion'] = String(++this.#rv);
+    this.events.set(`${String(meta['namespace'])}/${String(meta['name'])}`, obj);
   }
 
   inject(fault: Fault): void {
@@ -386,13 +510,15 @@ export class FakeApiServer {
       res.end(JSON.stringify(obj));
     };
 
+    this.onRequest?.(rec);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
     const fault = this.#faults.find(
       (f) =>
         f.count > 0 &&
         (f.method === undefined ? !isWatch || f.watch === true : f.method === req.method && (!isWatch || f.watch !== false)) &&
-        (f.pathIncludes === undefined || url.pathname.includes(f.pathIncludes)),
+        (f.pathIncludes === undefined || url.pathname.includes(f.pathIncludes)) &&
+        (f.continued === undefined || f.continued === (query['continue'] !== undefined && query['continue'] !== '')),
     );
     if (fault) {
       fault.count--;
@@ -429,6 +555,11 @@ export class FakeApiServer {
         return send(404, nf);
       }
       return send(200, obj);
+    }
+    const eventList = /^\/apis\/events\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?events$/.exec(url.pathname);
+    if (req.method === 'GET' && (url.pathname === '/api/v1/nodes' || eventList)) {
+      const r = this.#list(url.pathname === '/api/v1/nodes' ? 'nodes' : 'events', query, eventList?.[1] === undefined ? undefined : decodeURIComponent(eventList[1]));
+      return send(r.code, r.body);
     }
     if (nodeMatch?.[1]) {
       const name = decodeURIComponent(nodeMatch[1]);
@@ -496,6 +627,71 @@ export class FakeApiServer {
       return send(405, status(405, 'MethodNotAllowed', 'method not allowed'));
     }
     return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+  }
+
+  #list(kind: 'nodes' | 'events', query: Record<string, string>, namespace: string | undefined): { code: number; body: unknown } {
+    let labelReqs: LabelRequirement[];
+    let fieldReqs: { field: string; neg: boolean; value: string }[];
+    try {
+      labelReqs = parseLabelSelector(query['labelSelector'] ?? '');
+      fieldReqs = parseFieldSelector(query['fieldSelector'] ?? '', kind === 'nodes' ? ['metadata.name'] : EVENT_FIELDS);
+    } catch (err) {
+      return { code: 400, body: status(400, 'BadRequest', (err as Error).message) };
+    }
+    const limitText = query['limit'];
+    const limit = limitText === undefined || limitText === '' ? 0 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 0) return { code: 400, body: status(400, 'BadRequest', `invalid limit ${JSON.stringify(limitText)}`) };
+    const snapshotKey = `${kind}@${namespace ?? ''}`;
+    let rv: number;
+    let items: { key: string; obj: Obj }[];
+    let start = '';
+    const cont = query['continue'];
+    if (cont !== undefined && cont !== '') {
+      const token = decodeContinue(cont);
+      if (token === undefined) return { code: 400, body: status(400, 'BadRequest', 'continue key is not valid: invalid continue token') };
+      const snap = this.#snapshots.get(`${snapshotKey}#${token.rv}`);
+      if (token.rv < this.#compactedRv || snap === undefined) {
+        const body = status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from this response to restart the list. Consistency is not guaranteed.');
+        body['metadata'] = { continue: encodeContinue({ rv: this.#rv, start: token.start }) };
+        return { code: 410, body };
+      }
+      rv = token.rv;
+      items = snap;
+      start = token.start;
+    } else {
+      rv = this.#rv;
+      const source = kind === 'nodes' ? [...this.nodes.values()].map((o) => ({ key: String((o['metadata'] as Obj)['name']), obj: o })) : [...this.events.entries()].map(([key, obj]) => ({ key, obj }));
+      items = source.filter((i) => namespace === undefined || i.key.startsWith(`${namespace}/`)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      if (limit > 0) {
+        this.#snapshots.set(`${snapshotKey}#${rv}`, items);
+        // a handful of lists in flight at once; older snapshots go as a compaction would take them
+        if (this.#snapshots.size > 16) this.#snapshots.delete(this.#snapshots.keys().next().value!);
+      }
+    }
+    // first key after `start`
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (items[mid]!.key <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    const page: Obj[] = [];
+    let i = lo;
+    for (; i < items.length && (limit === 0 || page.length < limit); i++) {
+      const obj = items[i]!.obj;
+      const labels = ((obj['metadata'] as Obj)['labels'] ?? {}) as Record<string, string>;
+      if (!matchesLabels(labelReqs, labels)) continue;
+      if (!fieldReqs.every((f) => (fieldOf(obj, f.field) === f.value) !== f.neg)) continue;
+      page.push(obj);
+    }
+    const metadata: Obj = { resourceVersion: String(rv) };
+    if (limit > 0 && i < items.length) {
+      metadata['continue'] = encodeContinue({ rv, start: items[i - 1]!.key });
+      if (labelReqs.length === 0 && fieldReqs.length === 0) metadata['remainingItemCount'] = items.length - i;
+    }
+    const list = kind === 'nodes' ? { kind: 'NodeList', apiVersion: 'v1' } : { kind: 'EventList', apiVersion: 'events.k8s.io/v1' };
+    return { code: 200, body: { ...list, metadata, items: page } };
   }
 
   #watch(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest, node: string | undefined, query: Record<string, string>): void {

@@ -17,7 +17,7 @@ import {
   ValidatingAdmissionPolicy,
   ValidatingAdmissionPolicyBinding,
 } from 'kubernetes-models/admissionregistration.k8s.io/v1';
-import { KUBE_API_CALLS, policyRulesFor } from '../../agent/kube/api-calls.ts';
+import { FLEET_API_CALLS, KUBE_API_CALLS, policyRulesFor } from '../../agent/kube/api-calls.ts';
 import { parseConfigText } from '../../agent/config/config.ts';
 
 const execFileAsync = promisify(execFile);
@@ -392,6 +392,22 @@ describe('manifests', () => {
     assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'railwatch' });
     assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
     assert.equal(podSpecOf(base())['serviceAccountName'], sa.metadata.name);
+  });
+
+  it('manifests/fleet-reader grants `railwatch fleet` exactly its list calls, bound to its own ServiceAccount', async () => {
+    const objects = await render(path.join(manifestsDir, 'fleet-reader'));
+    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort(), [
+      'ClusterRole//railwatch-fleet-reader',
+      'ClusterRoleBinding//railwatch-fleet-reader',
+      'ServiceAccount/railwatch/railwatch-fleet',
+    ]);
+    for (const obj of objects) assert.doesNotThrow(() => new MODELS[typeKey(obj)]!(obj as never).validate(), obj.kind);
+    const role = find(objects, 'ClusterRole', 'railwatch-fleet-reader');
+    assert.deepEqual(role['rules'], policyRulesFor(FLEET_API_CALLS));
+    assert.ok(FLEET_API_CALLS.every((c) => c.verb === 'list'), 'fleet only lists');
+    const binding = find(objects, 'ClusterRoleBinding');
+    assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'railwatch-fleet-reader' });
+    assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'railwatch-fleet', namespace: 'railwatch' }]);
   });
 
   it('the restricted overlay binds a policy for the agent service account, the label prefix and the condition it owns', () => {

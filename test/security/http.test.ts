@@ -15,7 +15,7 @@ import { buildDgxHost } from '../helpers/fixture-host.ts';
 import { httpGet, until } from '../reliability/helpers.ts';
 import { testAgentOptions } from '../helpers/agent.ts';
 
-const KNOWN = ['/metrics', '/healthz', '/readyz', '/status'];
+const KNOWN = ['/', '/metrics', '/healthz', '/readyz', '/status'];
 const TOKEN = 'sekret-bearer-token-7f3a9c1e';
 const ENV_SECRET = 'env-secret-value-41d2b8';
 
@@ -83,7 +83,7 @@ describe('methods and paths', () => {
   test('traversal and look-alike paths are 404 and never reach the filesystem', async () => {
     const port = agent.http.port;
     const targets = [
-      '/',
+      '/index.html',
       '/../../etc/passwd',
       '/metrics/../status',
       '/metrics/../../../../etc/passwd',
