@@ -17,8 +17,9 @@ Usage:
   railwatch serve     [--listen ADDR:PORT] [--sysfs DIR] [--procfs DIR] [--config FILE]
                       [--pod-resources-socket PATH] [--interval SECONDS] [--node-name NAME] [--no-kube]
                       [--no-monitors]
-  railwatch fleet     [--json] [--kubeconfig FILE] [--selector SELECTOR] [--max-names K] [--stale-after 30m]
-                      [--group-by LABEL,...] [--events-since 1h] [--label-prefix PREFIX] [--page-size N]
+  railwatch fleet     [--json] [--kubeconfig FILE] [--context NAME] [--selector SELECTOR] [--max-names K]
+                      [--stale-after 30m] [--group-by LABEL,...] [--events-since 1h] [--label-prefix PREFIX]
+                      [--page-size N]
   every command: [--log-level debug|info|warn|error] (serve also reads RAILWATCH_LOG_LEVEL)
   serve reads /etc/railwatch/config.yaml when it exists and no --config is given
   railwatch version

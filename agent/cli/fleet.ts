@@ -18,7 +18,7 @@ export const FLEET_DEFAULTS = {
 } as const;
 
 const FLEET_FLAGS = {
-  values: ['kubeconfig', 'selector', 'max-names', 'stale-after', 'group-by', 'label-prefix', 'events-since', 'page-size', 'log-level'],
+  values: ['kubeconfig', 'context', 'selector', 'max-names', 'stale-after', 'group-by', 'label-prefix', 'events-since', 'page-size', 'log-level'],
   bools: ['json'],
 } as const;
 
@@ -36,6 +36,17 @@ export function parseDuration(flag: string, text: string): number {
 function positiveInt(flag: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`--${flag} must be an integer between ${min} and ${max}`);
   return Number(text);
+}
+
+/** A kubeconfig file with another context than its current one; an unknown context is an error naming the known ones. */
+async function kubeConfigContext(path: string, context: string): Promise<ApiConnection> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  const names = kc.getContexts().map((c) => c.name);
+  if (!names.includes(context)) throw new Error(`no context ${JSON.stringify(context)} in ${path} (contexts: ${names.join(', ') || 'none'})`);
+  kc.setCurrentContext(context);
+  return kc;
 }
 
 export interface FleetCommandOptions {
@@ -84,15 +95,27 @@ export async function fleetCommand(o: FleetCommandOptions): Promise<number> {
       return 2;
     }
     const m = mode;
-    loadConfig = () => loadKubeConfig(m);
+    const context = v['context'];
+    if (context !== undefined && m.kind !== 'kubeconfig') throw new UsageError('--context needs a kubeconfig (--kubeconfig or KUBECONFIG)');
+    loadConfig = context === undefined || m.kind !== 'kubeconfig' ? () => loadKubeConfig(m) : () => kubeConfigContext(m.path, context);
   }
-  const client = createKubeClient({ loadConfig, counters: new Map(), requestTimeoutMs: 60_000, maxBodyBytes: 256 * 1024 * 1024 });
-  const read = { client, pageSize, ...(o.sleep ? { sleep: o.sleep } : {}), ...(o.stats ? { stats: o.stats } : {}) };
+  // the kubeconfig is read once, up front: a broken one is an answer, not something to retry
+  let connection: ApiConnection;
+  try {
+    connection = await loadConfig();
+  } catch (err) {
+    o.err(`railwatch fleet: cannot read the cluster: kubeconfig: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const client = createKubeClient({ loadConfig: () => Promise.resolve(connection), counters: new Map(), requestTimeoutMs: 60_000, maxBodyBytes: 256 * 1024 * 1024 });
+  const stop = new AbortController();
+  const read = { client, pageSize, signal: stop.signal, ...(o.sleep ? { sleep: o.sleep } : {}), ...(o.stats ? { stats: o.stats } : {}) };
   let nodes;
   let events;
   try {
-    nodes = await readNodes(selector, read);
-    events = await readEvents(read);
+    // both lists at once; the first failure decides the message and stops the other
+    const failFast = <T>(p: Promise<T>) => p.catch((err: unknown) => (stop.abort(), Promise.reject(err)));
+    [nodes, events] = await Promise.all([failFast(readNodes(selector, read)), failFast(readEvents(read))]);
   } catch (err) {
     if (!(err instanceof FleetReadError)) throw err;
     o.err(`railwatch fleet: cannot read the cluster: ${err.message}\n`);

@@ -59,6 +59,8 @@ export interface ReadOptions {
   /** Waits between retries (tests, benchmarks); default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
   stats?: ListStats;
+  /** Stops the list (another one failed): the pending request is aborted and the list rejects. */
+  signal?: AbortSignal;
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -94,10 +96,11 @@ export async function listAll<T>(basePath: string, what: string, keep: (item: un
       const path = `${basePath}${sep}limit=${opts.pageSize}${cont === undefined ? '' : `&continue=${encodeURIComponent(cont)}`}`;
       let res: KubeResponse | undefined;
       for (let attempt = 0; ; attempt++) {
+        if (opts.signal?.aborted) throw new FleetReadError(`list ${what}: stopped`);
         try {
-          res = await opts.client.request({ verb: 'list', method: 'GET', path });
+          res = await opts.client.request({ verb: 'list', method: 'GET', path, ...(opts.signal ? { signal: opts.signal } : {}) });
         } catch (err) {
-          if (!(err instanceof KubeNetworkError) || attempt >= maxRetries) throw new FleetReadError(`list ${what}: ${(err as Error).message}`);
+          if (!(err instanceof KubeNetworkError) || attempt >= maxRetries || opts.signal?.aborted) throw new FleetReadError(`list ${what}: ${(err as Error).message}`);
           stats.retries++;
           await sleep(Math.min(8000, 250 * 2 ** attempt));
           continue;

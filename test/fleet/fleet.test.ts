@@ -159,7 +159,7 @@ describe('railwatch fleet against the API server', () => {
 
     server.inject({ status: 503, count: 10, method: 'GET', pathIncludes: '/events' });
     r = await run(server, tokenFile, []);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 2, r.err + r.out.slice(0, 300));
     assert.match(r.err, /list events: HTTP 503/);
     server.clearFaults();
 
@@ -194,14 +194,14 @@ describe('railwatch fleet against the API server', () => {
       [
         'apiVersion: v1',
         'kind: Config',
-        'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}]',
+        'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}, {name: gone, cluster: {server: "http://127.0.0.1:1"}}]',
         'users: [{name: u, user: {token: "' + server.token + '"}}]',
-        'contexts: [{name: c, context: {cluster: fake, user: u}}]',
-        'current-context: c',
+        'contexts: [{name: c, context: {cluster: fake, user: u}}, {name: elsewhere, context: {cluster: gone, user: u}}]',
+        'current-context: elsewhere',
         '',
       ].join('\n'),
     );
-    const res = await promisify(execFile)(process.execPath, [join(ROOT, 'agent/main.ts'), 'fleet', '--kubeconfig', kubeconfig, '--selector', 'node.kubernetes.io/instance-type=m5.large', '--max-names', '3']).then(
+    const res = await promisify(execFile)(process.execPath, [join(ROOT, 'agent/main.ts'), 'fleet', '--kubeconfig', kubeconfig, '--context', 'c', '--selector', 'node.kubernetes.io/instance-type=m5.large', '--max-names', '3']).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -209,6 +209,9 @@ describe('railwatch fleet against the API server', () => {
     assert.equal(res.code, 1);
     assert.match(res.stdout, /^railwatch fleet: 20 nodes \(selector node\.kubernetes\.io\/instance-type=m5\.large\) at /);
     assert.ok(res.stdout.endsWith('\n  ready             0\n  not ready         0\n  no condition     20: cpu-0, cpu-1, cpu-10, ... (17 more)\n  stale             0 (heartbeat older than 30m)\n'), res.stdout);
+    const unknown = await promisify(execFile)(process.execPath, [join(ROOT, 'agent/main.ts'), 'fleet', '--kubeconfig', kubeconfig, '--context', 'prod']).catch((e: { code: number; stderr: string }) => e);
+    assert.equal((unknown as { code: number }).code, 2);
+    assert.match((unknown as { stderr: string }).stderr, /^railwatch fleet: cannot read the cluster: kubeconfig: no context "prod" in .* \(contexts: c, elsewhere\)\n$/);
     const missing = await promisify(execFile)(process.execPath, [join(ROOT, 'agent/main.ts'), 'fleet', '--kubeconfig', join(dir, 'nope')]).catch((e: { code: number; stderr: string }) => e);
     assert.equal((missing as { code: number }).code, 2);
     assert.match((missing as { stderr: string }).stderr, /kubeconfig .*nope does not exist/);
