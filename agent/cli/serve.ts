@@ -14,6 +14,7 @@ import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createMetricsRenderer } from '../metrics/render.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { scanNode, type ScanOptions } from '../scan/registry.ts';
@@ -169,6 +170,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       state.attachments = attached;
       state.checks = checks;
       state.config = config;
+      // the structural part of /metrics is rendered now, not by the first scrape after the scan
+      renderer.prepare(state);
       bump(state.scansTotal, trigger);
       const obs = observation(view, checks);
       const desired = kubeDesired(prevObs, obs, config, log);
@@ -180,7 +183,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     for (const resolve of w) resolve();
   }
 
-  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName });
+  const renderer = createMetricsRenderer({ log });
+  const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName, render: renderer });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });

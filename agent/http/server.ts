@@ -3,7 +3,6 @@
 // mapped to the filesystem: the responses are rendered from the in-memory agent state.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
 import type { Logger } from '../log.ts';
 import { CONTENT_TYPE, createMetricsRenderer, type MetricsRenderer, type RenderedPart } from '../metrics/render.ts';
 import { snapshotToJson } from '../scan/registry.ts';
@@ -125,7 +124,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   const log = options.log;
-  const renderer = options.render ?? createMetricsRenderer();
+  const renderer = options.render ?? createMetricsRenderer({ log });
   let closing = false;
   let statusCache: { snapshot: unknown; checks: unknown; allocation: unknown; body: Buffer } | undefined;
   let pageCache: { view: unknown; checks: unknown; page: RenderedPage } | undefined;
@@ -158,8 +157,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   async function metricsReply(req: IncomingMessage, state: AgentState): Promise<Reply> {
     const parts: readonly RenderedPart[] = await renderer.render(state);
     if (acceptsGzip(req.headers['accept-encoding'])) {
-      // each part is its own gzip member; the snapshot part's member is compressed once per snapshot
-      const members = parts.map((p) => (p.text.length > 4096 ? p.gzip() : gzipSync(p.text, { level: 1 })));
+      // each part is its own gzip member, compressed once per part: the structural part's once per scan, the fresh
+      // part's once per counter read (shared by coalesced scrapes)
+      const members = parts.map((p) => p.gzip());
       return { status: 200, type: CONTENT_TYPE, body: members, headers: { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } };
     }
     return { status: 200, type: CONTENT_TYPE, body: parts.map((p) => p.bytes()), headers: { vary: 'Accept-Encoding' } };

@@ -1,18 +1,29 @@
-// A minimal Prometheus text-format (0.0.4) writer for the families prom-client cannot hold exactly: 64-bit
-// counters kept as bigint, written with every decimal digit.
+// The one Prometheus text-format (0.0.4) writer of railwatch: every family of a scrape (snapshot gauges, fresh
+// counters, the agent's own counters, process metrics) is a table entry {name, help, type, labels, collect} and is
+// written here. Values are JS numbers or bigints: 64-bit counters stay bigint and keep every decimal digit
+// (prom-client holds JS numbers, exact only below 2^53; see docs/metrics.md).
 
-export type LabelSet = Readonly<Record<string, string>>;
+export type MetricType = 'gauge' | 'counter';
+export type SampleValue = number | bigint;
 
-export interface ExactSample {
-  labels: LabelSet;
-  value: bigint;
+/** One sample: label values in the order of the family's `labels`, and the value. */
+export interface Sample {
+  readonly labels: readonly string[];
+  readonly value: SampleValue;
 }
 
-export interface ExactFamily {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  samples: readonly ExactSample[];
+/** A metric family: what it is, and how to collect its samples from an input. */
+export interface MetricFamily<In> {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  collect(input: In): Iterable<Sample>;
+}
+
+/** A sample without labels. */
+export function single(value: SampleValue | undefined): Sample[] {
+  return value === undefined ? [] : [{ labels: [], value }];
 }
 
 /** Label value escaping of the text format: backslash, double quote and line feed. */
@@ -26,21 +37,41 @@ export function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-export function formatLabels(labels: LabelSet): string {
-  let out = '';
-  for (const key in labels) {
-    out += `${out === '' ? '' : ','}${key}="${escapeLabelValue(labels[key] ?? '')}"`;
-  }
-  return out === '' ? '' : `{${out}}`;
+/** A sample value as text; undefined for NaN and the infinities, which railwatch never exports. */
+export function formatValue(value: SampleValue): string | undefined {
+  if (typeof value === 'bigint') return value.toString();
+  return Number.isFinite(value) ? String(value) : undefined;
 }
 
-/** Writes the families that have samples; a family without samples is left out entirely. */
-export function writeExactFamilies(families: readonly ExactFamily[]): string {
-  let out = '';
-  for (const family of families) {
-    if (family.samples.length === 0) continue;
-    out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
-    for (const sample of family.samples) out += `${family.name}${formatLabels(sample.labels)} ${sample.value.toString()}\n`;
+/** `{a="x",b="y"}` for label names and values of the same length; '' without labels. */
+export function formatLabels(names: readonly string[], values: readonly string[]): string {
+  if (names.length === 0) return '';
+  let out = '{';
+  for (let i = 0; i < names.length; i++) out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
+  return out + '}';
+}
+
+/**
+ * Writes one family with its samples; a family without (finite) samples is left out entirely, HELP and TYPE
+ * included. A sample whose label count differs from the family's is a programming error and throws.
+ */
+export function writeFamily(family: Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>, samples: Iterable<Sample>): string {
+  let body = '';
+  for (const sample of samples) {
+    const value = formatValue(sample.value);
+    if (value === undefined) continue;
+    if (sample.labels.length !== family.labels.length) {
+      throw new Error(`${family.name}: ${sample.labels.length} label values for ${family.labels.length} labels`);
+    }
+    body += `${family.name}${formatLabels(family.labels, sample.labels)} ${value}\n`;
   }
+  if (body === '') return '';
+  return `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n${body}`;
+}
+
+/** Writes every family of a table, in table order, collected from one input. */
+export function writeFamilies<In>(families: readonly MetricFamily<In>[], input: In): string {
+  let out = '';
+  for (const family of families) out += writeFamily(family, family.collect(input));
   return out;
 }

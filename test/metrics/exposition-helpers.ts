@@ -68,9 +68,12 @@ function lineMetric(line: string): string {
   return line.split(/[{ ]/)[0] ?? '';
 }
 
+/** Families whose values vary from run to run (times and durations): their values become `<varies>`. */
+const VARYING = new Set(['railwatch_scan_duration_seconds', 'railwatch_last_scan_timestamp_seconds', 'railwatch_scrape_read_duration_seconds']);
+
 /**
- * A scrape made comparable: process_* and nodejs_* families (values of this process) removed, the scan duration
- * value replaced, blank separator lines dropped.
+ * A scrape made comparable: process_* and nodejs_* families (values of this process) removed, the values of the
+ * time and duration families replaced, blank separator lines dropped.
  */
 export function normaliseScrape(text: string): string {
   const out: string[] = [];
@@ -78,8 +81,8 @@ export function normaliseScrape(text: string): string {
     if (line === '') continue;
     const name = lineMetric(line);
     if (name.startsWith('process_') || name.startsWith('nodejs_')) continue;
-    if (!line.startsWith('#') && name === 'railwatch_scan_duration_seconds') {
-      out.push(line.replace(/ \S+$/, ' <duration>'));
+    if (!line.startsWith('#') && VARYING.has(name)) {
+      out.push(line.replace(/ \S+$/, ' <varies>'));
       continue;
     }
     out.push(line);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { defaultConfig, validateConfig } from '../../agent/config/config.ts';
-import { escapeLabelValue, formatLabels, writeExactFamilies } from '../../agent/metrics/exposition.ts';
+import { escapeLabelValue, formatLabels, writeFamilies, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
 import { createMetricsRenderer, partsText, renderMetricsText } from '../../agent/metrics/render.ts';
 import { SCANNER_NAMES } from '../../agent/scan/registry.ts';
 import type { AgentState } from '../../agent/state.ts';
@@ -239,7 +239,7 @@ describe('metric catalogue', () => {
     const text = await renderMetricsText(state);
     assert.deepEqual(
       sampleLines(text).map((l) => l.replace(/[{ ].*/, '')).filter((n, i, all) => all.indexOf(n) === i),
-      ['railwatch_pod_resources_up', 'railwatch_build_info', 'railwatch_scan_errors_total'],
+      ['railwatch_pod_resources_up', 'railwatch_build_info', 'railwatch_scan_errors_total', 'railwatch_scrape_reads_total', 'railwatch_scrape_read_duration_seconds', 'railwatch_scrape_read_errors_total'],
     );
   });
 
@@ -256,13 +256,11 @@ describe('exposition escaping', () => {
   test('label values escape backslash, quote and newline', () => {
     assert.equal(escapeLabelValue('plain name'), 'plain name');
     assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
-    assert.equal(formatLabels({ a: 'x"y', b: '' }), '{a="x\\"y",b=""}');
-    assert.equal(formatLabels({}), '');
+    assert.equal(formatLabels(['a', 'b'], ['x"y', '']), '{a="x\\"y",b=""}');
+    assert.equal(formatLabels([], []), '');
+    const family = (name: string, samples: Sample[]): MetricFamily<void> => ({ name, help: 'Help with \\ and\nnewline.', type: 'counter', labels: ['c'], collect: () => samples });
     assert.equal(
-      writeExactFamilies([
-        { name: 'x_total', help: 'Help with \\ and\nnewline.', type: 'counter', samples: [{ labels: { c: 'q"' }, value: 2n ** 64n - 1n }] },
-        { name: 'y_total', help: 'Empty.', type: 'counter', samples: [] },
-      ]),
+      writeFamilies([family('x_total', [{ labels: ['q"'], value: 2n ** 64n - 1n }, { labels: ['nan'], value: NaN }]), family('y_total', [{ labels: ['inf'], value: Infinity }])], undefined),
       '# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\nx_total{c="q\\""} 18446744073709551615\n',
     );
   });
