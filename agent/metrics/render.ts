@@ -132,7 +132,9 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
       const first = structural(state);
       const counters = await fresh.read(state);
       const live = writeFamilies(AGENT_FAMILIES, state) + writeFamilies(ownFamilies, undefined);
-      return [first, attachmentPart(state.attachments), counters, part(live)];
+      const pods = attachmentPart(state.attachments);
+      // an empty gzip member ends some decoders' reading of a multi-member body: no empty part
+      return pods.text === '' ? [first, counters, part(live)] : [first, pods, counters, part(live)];
     },
   };
 }
