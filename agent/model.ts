@@ -13,14 +13,13 @@ export interface ScanIssue {
   detail?: string;
 }
 
-/** PCIe link of a function: `current_link_speed`, `max_link_speed`, `current_link_width`, `max_link_width`. */
+/** PCIe link of a function: `current_link_speed`, `max_link_speed`, `current_link_width`, `max_link_width`. Whether it
+ * runs degraded is judged by derive() (view/derive.ts). */
 export interface PcieLink {
   currentSpeedGTs?: number;
   maxSpeedGTs?: number;
   currentWidth?: number;
   maxWidth?: number;
-  /** true when current speed or width is below the maximum (both sides known, link up). */
-  degraded: boolean;
 }
 
 /** /sys/bus/pci/devices/<BDF> */

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
-import { scanNode } from '../agent/scan/registry.ts';
+import { runScan, scanNode } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
 
 const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 200);
@@ -209,11 +209,11 @@ async function main(): Promise<number> {
     // in-process (optimizing JIT on): the full scan and the cheap rescan the agent runs on interval ticks
     process.stdout.write(`measuring ${SCANS} full scans and ${SCANS} cheap rescans in-process...\n`);
     const scanOpts = { sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails: {} } };
-    let prev = scanNode(scanOpts);
+    let prev = runScan(scanOpts);
     const jitFull: number[] = [];
     for (let i = 0; i < SCANS; i++) {
       const t = performance.now();
-      prev = scanNode(scanOpts);
+      prev = runScan(scanOpts);
       jitFull.push(performance.now() - t);
     }
     const jitCheap: number[] = [];
@@ -222,7 +222,7 @@ async function main(): Promise<number> {
       const r = rescanNode(prev, scanOpts);
       jitCheap.push(performance.now() - t);
       if (r.mode !== 'cheap') throw new Error(`rescan fell back to a full scan: ${r.reason}`);
-      prev = r.snapshot;
+      prev = r;
     }
     process.stdout.write('compiling railwatch to JavaScript for the child process...\n');
     const entry = compileChild(buildDir);

@@ -6,7 +6,7 @@
 import { defaultConfig } from '../agent/config/config.ts';
 import { startHttpServer } from '../agent/http/server.ts';
 import { createLogger } from '../agent/log.ts';
-import { scanNode } from '../agent/scan/registry.ts';
+import { runScan, type Scan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
 import { bump, createAgentState } from '../agent/state.ts';
 
@@ -18,16 +18,19 @@ if (sysfsRoot === undefined || procfsRoot === undefined || process.send === unde
 const send = (msg: unknown) => process.send?.(msg);
 const config = defaultConfig();
 const state = createAgentState(config, 'bench');
+let last: Scan | undefined;
 function scan(): number {
   const started = performance.now();
-  state.snapshot = scanNode({ sysfsRoot: sysfsRoot!, procfsRoot: procfsRoot!, config });
+  last = runScan({ sysfsRoot: sysfsRoot!, procfsRoot: procfsRoot!, config });
+  state.snapshot = last.snapshot;
   bump(state.scansTotal, 'interval');
   return performance.now() - started;
 }
 /** What `railwatch serve` does on an interval tick: the cheap rescan path (a full scan only on change). */
 function rescan(): number {
   const started = performance.now();
-  state.snapshot = rescanNode(state.snapshot, { sysfsRoot: sysfsRoot!, procfsRoot: procfsRoot!, config }).snapshot;
+  last = rescanNode(last, { sysfsRoot: sysfsRoot!, procfsRoot: procfsRoot!, config });
+  state.snapshot = last.snapshot;
   bump(state.scansTotal, 'interval');
   return performance.now() - started;
 }

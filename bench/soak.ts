@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { defaultConfig } from '../agent/config/config.ts';
 import { createMetricsRenderer } from '../agent/metrics/render.ts';
 import type { NodeSnapshot } from '../agent/model.ts';
-import { scanNode } from '../agent/scan/registry.ts';
+import { runScan, type Scan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
 import { bump, createAgentState } from '../agent/state.ts';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
@@ -64,13 +64,14 @@ try {
   const renderer = createMetricsRenderer({ defaultMetrics: true });
   const opts = { sysfsRoot: host.sys, procfsRoot: host.proc, config };
   const port = 'class/infiniband/mlx5_0/ports/1/counters/port_xmit_data';
-  let prev: NodeSnapshot | undefined;
+  let prev: Scan | undefined;
   let sink = 0;
 
   async function cycle(i: number): Promise<void> {
     if (i % 50 === 0) host.replace(port, String(1_000_000 + i)); // counters move, as on a live port
-    const snapshot = i % 6 === 0 || prev === undefined ? scanNode(opts) : rescanNode(prev, opts).snapshot;
-    prev = snapshot;
+    const scan = i % 6 === 0 || prev === undefined ? runScan(opts) : rescanNode(prev, opts);
+    const snapshot = scan.snapshot;
+    prev = scan;
     state.snapshot = snapshot;
     bump(state.scansTotal, 'interval');
     for (const issue of snapshot.issues) bump(state.scanErrorsTotal, issue.scanner);

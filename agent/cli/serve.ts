@@ -17,14 +17,15 @@ import { createLogger, type Logger } from '../log.ts';
 import { createMetricsRenderer } from '../metrics/render.ts';
 import { logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
-import { scanNode, type ScanOptions } from '../scan/registry.ts';
-import { rescanNode } from '../scan/rescan.ts';
+import type { Scan, ScanOptions } from '../scan/registry.ts';
+import { fullScan, rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { bump, createAgentState, type AgentState } from '../state.ts';
 import { watchConfig, watchDirs, type Closable } from '../watch/files.ts';
-import { startLinkMonitor, type LinkMonitor } from '../watch/netlink.ts';
+import { startLinkMonitor, type LinkEvent, type LinkMonitor } from '../watch/netlink.ts';
 import { createRescanLoop, type RescanLoop } from '../watch/rescan-loop.ts';
-import { startUeventMonitor, type UeventMonitor } from '../watch/uevent.ts';
+import { startUeventMonitor, type Uevent, type UeventMonitor } from '../watch/uevent.ts';
+import { createVirtualNetdevFilter } from '../watch/virtual-netdevs.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { derive } from '../view/derive.ts';
 
@@ -76,6 +77,8 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let lastAllocationError: string | undefined;
   let prevObs: ReturnType<typeof observation> | undefined;
   let scansSinceFull = 0;
+  /** The latest complete scan: its records are what the next cheap rescan reuses. */
+  let lastScan: Scan | undefined;
   let probes: ReturnType<typeof gatherProbes> | undefined;
   let waiters: (() => void)[] = [];
 
@@ -146,7 +149,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       ...(opts.scanners ? { scanners: opts.scanners } : {}),
     };
     const forceFull = trigger !== 'interval' || scansSinceFull >= FULL_SCAN_EVERY || state.snapshot === undefined;
-    const res = forceFull ? { snapshot: scanNode(scanOpts), mode: 'full' as const } : rescanNode(state.snapshot, scanOpts);
+    const res = forceFull ? fullScan(scanOpts, trigger) : rescanNode(lastScan, scanOpts);
     scansSinceFull = res.mode === 'full' ? 0 : scansSinceFull + 1;
     const snapshot = res.snapshot;
     recordIssues(snapshot);
@@ -165,6 +168,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       const view = derive(snapshot, state.allocation, probes, config);
       const attached = attachments.observe(view);
       const checks = runChecks({ ...view, attachments: attached });
+      lastScan = res;
       state.snapshot = snapshot;
       state.view = view;
       state.attachments = attached;
@@ -196,8 +200,16 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let link: LinkMonitor | undefined;
   let uevent: UeventMonitor | undefined;
   if (opts.monitors) {
-    link = startLinkMonitor({ onEvent: (ev) => loop.trigger(`netlink`), onResync: () => loop.trigger('netlink'), log });
-    uevent = startUeventMonitor({ onEvent: () => loop.trigger('uevent'), onResync: () => loop.trigger('uevent'), log });
+    // virtual netdevs (pod veths) come and go with every pod: their events do not trigger scans
+    const virtual = createVirtualNetdevFilter(sys, () => state.snapshot);
+    const onLink = (ev: LinkEvent) => {
+      if (!virtual.link(ev)) loop.trigger('netlink');
+    };
+    const onUevent = (ev: Uevent) => {
+      if (!virtual.uevent(ev)) loop.trigger('uevent');
+    };
+    link = startLinkMonitor({ onEvent: onLink, onResync: () => loop.trigger('netlink'), log });
+    uevent = startUeventMonitor({ onEvent: onUevent, onResync: () => loop.trigger('uevent'), log });
   }
 
   function applyConfig(next: Config, source: string): void {

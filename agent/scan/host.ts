@@ -8,6 +8,7 @@ import {
   parseUint,
 } from '../parse/values.ts';
 import { Reader, naturalCompare, type ScanContext } from './context.ts';
+import { collect, type HostRecords } from './records.ts';
 
 /** Modules that matter along the setup chain. */
 export const WATCHED_MODULES = [
@@ -30,8 +31,31 @@ export const WATCHED_MODULES = [
   'amdgpu',
 ] as const;
 
-export function scanHost(ctx: ScanContext): HostFacts {
+/**
+ * Host facts. The kernel command line, CPU vendor, kernel release and IOMMU state are fixed until reboot (IOMMU
+ * groups come and go with PCI functions, which makes a full scan anyway): a cheap rescan (`prev`) keeps them and
+ * re-reads hugepages, modules and the verbs ABI.
+ */
+export function scanHost(ctx: ScanContext, prev?: HostRecords): HostRecords {
   const r = new Reader(ctx, 'host');
+  const fixed = prev !== undefined ? { value: prev.facts, issues: prev.fixedIssues } : collect(ctx, () => readFixedHost(r));
+  const state = collect(ctx, () => {
+    const host: HostFacts = {
+      ...fixed.value,
+      hugepages: scanHugepages(r),
+      modules: scanModules(r),
+      uverbs: [],
+    };
+    delete host.verbsAbiVersion;
+    const abi = r.attr('class/infiniband_verbs/abi_version', parseUint);
+    if (abi !== undefined) host.verbsAbiVersion = abi;
+    host.uverbs = (r.list('class/infiniband_verbs') ?? []).filter((n) => n.startsWith('uverbs')).sort(naturalCompare);
+    return host;
+  });
+  return { facts: state.value, fixedIssues: fixed.issues, stateIssues: state.issues };
+}
+
+function readFixedHost(r: Reader): HostFacts {
   const host: HostFacts = {
     kernelArgs: {},
     iommu: { units: [], groups: 0, groupTypes: {} },
@@ -59,12 +83,6 @@ export function scanHost(ctx: ScanContext): HostFacts {
     const t = r.text(`kernel/iommu_groups/${g}/type`);
     if (t !== undefined && t !== '') host.iommu.groupTypes[t] = (host.iommu.groupTypes[t] ?? 0) + 1;
   }
-
-  host.hugepages = scanHugepages(r);
-  host.modules = scanModules(r);
-  const abi = r.attr('class/infiniband_verbs/abi_version', parseUint);
-  if (abi !== undefined) host.verbsAbiVersion = abi;
-  host.uverbs = (r.list('class/infiniband_verbs') ?? []).filter((n) => n.startsWith('uverbs')).sort(naturalCompare);
   return host;
 }
 

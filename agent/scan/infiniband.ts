@@ -2,6 +2,7 @@
 import type { RdmaDevice, RdmaPort } from '../model.ts';
 import { parseCounter, parseGuid, parseHexNumber, parseNumberedName, parseRdmaRate, parseUint } from '../parse/values.ts';
 import { Reader, naturalCompare, parseDevicePath, type ScanContext } from './context.ts';
+import { collect, type RdmaRecords } from './records.ts';
 
 const IB = 'class/infiniband';
 /** GID type entries read per port (populated entries sit at the low indexes). */
@@ -9,16 +10,18 @@ const GID_TYPES_READ = 8;
 /** An empty GID table entry fails with EINVAL; ndevs fail with EINVAL on InfiniBand ports. */
 const GID_QUIET = ['ENOENT', 'EINVAL', 'EAGAIN', 'ENODATA'];
 
-export function scanInfiniband(ctx: ScanContext): RdmaDevice[] {
+/** Every RDMA device of class/infiniband; a cheap rescan reads them as a full scan does (ports and counters move). */
+export function scanInfiniband(ctx: ScanContext): RdmaRecords {
   const r = new Reader(ctx, 'infiniband');
-  const names = r.list(IB);
-  if (names === undefined) return [];
-  const out: RdmaDevice[] = [];
-  for (const name of names) {
-    const dev = scanDevice(r, name);
-    if (dev) out.push(dev);
+  const listing = collect(ctx, () => r.list(IB));
+  const out: RdmaRecords = { listingIssues: listing.issues, devices: [] };
+  for (const name of listing.value ?? []) {
+    const got = collect(ctx, () => scanDevice(r, name));
+    if (got.value) out.devices.push({ device: got.value, issues: got.issues });
+    else out.listingIssues.push(...got.issues);
   }
-  return out.sort((a, b) => naturalCompare(a.name, b.name));
+  out.devices.sort((a, b) => naturalCompare(a.device.name, b.device.name));
+  return out;
 }
 
 function scanDevice(r: Reader, name: string): RdmaDevice | undefined {

@@ -1,16 +1,16 @@
-// The scanner registry: every sysfs area's scanner, in dependency order, assembled into one immutable
-// NodeSnapshot. A scanner that throws is recorded and the rest of the snapshot is still built.
+// The scanner registry: one scanner per sysfs area, in dependency order, each returning raw records (records.ts)
+// that assemble() joins into one immutable NodeSnapshot. A scanner that throws is recorded and the rest of the
+// snapshot is still built. A scanner may read the records of the scanners before it, never change them.
 import type { Config } from '../config/config.ts';
-import type { Gpu, HostFacts, HostIdentity, Netdev, NodeSnapshot, PciFunction, Pf, RdmaDevice, ScanIssue } from '../model.ts';
+import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
-import { assignRails, buildTopology, type PciPosition } from '../topology/rails.ts';
+import { assemble } from './assemble.ts';
 import type { ScanContext } from './context.ts';
-import { scanGpus } from './gpu.ts';
 import { scanHost } from './host.ts';
 import { scanInfiniband } from './infiniband.ts';
 import { scanNet } from './net.ts';
 import { scanPci } from './pci.ts';
-import { scanSriov } from './sriov.ts';
+import { StructureChanged, type ScanRecords } from './records.ts';
 
 export interface ScanOptions {
   sysfsRoot: string;
@@ -22,107 +22,60 @@ export interface ScanOptions {
   scanners?: readonly Scanner[];
 }
 
-interface Parts {
-  pci: PciFunction[];
-  pfs: Pf[];
-  netdevs: Netdev[];
-  rdmaDevices: RdmaDevice[];
-  gpus: Gpu[];
-  host: HostFacts;
-}
-
-/** One scanner: a name and a function of the context and the parts scanned before it. */
+/**
+ * One scanner: reads its area into its own field of `out`. With `prev` (a cheap rescan) it may reuse what cannot
+ * change while the structure is unchanged, and throws StructureChanged when the structure moved.
+ */
 export interface Scanner {
   name: string;
-  run(ctx: ScanContext, parts: Parts): void;
+  run(ctx: ScanContext, out: ScanRecords, prev?: ScanRecords): void;
 }
 
 export const SCANNERS: readonly Scanner[] = [
-  { name: 'pci', run: (ctx, p) => void (p.pci = scanPci(ctx)) },
-  {
-    name: 'net',
-    run: (ctx, p) => void (p.netdevs = scanNet(ctx, new Set(p.pci.filter((f) => f.physfn !== undefined).map((f) => f.address)))),
-  },
-  { name: 'infiniband', run: (ctx, p) => void (p.rdmaDevices = scanInfiniband(ctx)) },
-  { name: 'sriov', run: (ctx, p) => void (p.pfs = scanSriov(ctx, p.pci, p.netdevs, p.rdmaDevices)) },
-  { name: 'gpu', run: (_ctx, p) => void (p.gpus = scanGpus(p.pci)) },
-  { name: 'host', run: (ctx, p) => void (p.host = scanHost(ctx)) },
+  { name: 'pci', run: (ctx, out, prev) => void (out.pci = scanPci(ctx, prev?.pci)) },
+  { name: 'net', run: (ctx, out) => void (out.net = scanNet(ctx, out.pci)) },
+  { name: 'infiniband', run: (ctx, out) => void (out.infiniband = scanInfiniband(ctx)) },
+  { name: 'host', run: (ctx, out, prev) => void (out.host = scanHost(ctx, prev?.host)) },
 ];
 
-export const SCANNER_NAMES: readonly string[] = SCANNERS.map((s) => s.name);
+/**
+ * The sources a scan issue can name (`ScanIssue.scanner`, the `scanner` label of railwatch_scan_errors_total): the
+ * scanners, and `sriov` for the SR-IOV attributes the PCI scanner reads. `gpu` stays for the metric's label set.
+ */
+export const SCANNER_NAMES: readonly string[] = ['pci', 'net', 'infiniband', 'sriov', 'gpu', 'host'];
 
-function emptyHost(): HostFacts {
-  return { kernelArgs: {}, iommu: { units: [], groups: 0, groupTypes: {} }, hugepages: [], modules: {}, uverbs: [] };
+/** One scan: the records read and the snapshot assembled from them. */
+export interface Scan {
+  records: ScanRecords;
+  snapshot: NodeSnapshot;
 }
 
-export function scanNode(opts: ScanOptions): NodeSnapshot {
+/** Reads every area (a cheap rescan when `prev` is given: StructureChanged propagates) and assembles the snapshot. */
+export function runScan(opts: ScanOptions, prev?: ScanRecords): Scan {
   const now = opts.now ?? Date.now;
   const started = performance.now();
   const takenAtMs = now();
-  const issues: ScanIssue[] = [];
-  const ctx: ScanContext = { sys: new HostFs(opts.sysfsRoot), proc: new HostFs(opts.procfsRoot), issues };
-  const parts: Parts = { pci: [], pfs: [], netdevs: [], rdmaDevices: [], gpus: [], host: emptyHost() };
-  const failedScanners: string[] = [];
-  for (const scanner of opts.scanners ?? SCANNERS) {
+  const ctx: ScanContext = { sys: new HostFs(opts.sysfsRoot), proc: new HostFs(opts.procfsRoot), issues: [] };
+  const records: ScanRecords = { failed: [] };
+  const scanners = opts.scanners ?? SCANNERS;
+  for (const scanner of scanners) {
     try {
-      scanner.run(ctx, parts);
+      scanner.run(ctx, records, prev);
     } catch (err) {
-      failedScanners.push(scanner.name);
-      issues.push({ scanner: scanner.name, path: '', code: 'EXCEPTION', detail: (err as Error).message });
+      if (err instanceof StructureChanged) throw err;
+      records.failed.push({ scanner: scanner.name, message: (err as Error).message });
     }
   }
-  enrich(parts);
-  const positions = new Map<string, PciPosition>();
-  for (const fn of parts.pci) {
-    const pos: PciPosition = { upstream: fn.upstream };
-    if (fn.hostBridge !== undefined) pos.hostBridge = fn.hostBridge;
-    if (fn.numaNode !== undefined) pos.numaNode = fn.numaNode;
-    positions.set(fn.address, pos);
-  }
-  const rails = assignRails({ pfs: parts.pfs, gpus: parts.gpus, positions, map: opts.config.rails });
-  for (const rail of rails) {
-    const pf = parts.pfs.find((p) => p.pci === rail.pf);
-    if (pf) pf.rail = rail.rail;
-  }
-  const rdmaNics = parts.pfs.filter((p) => p.rdmaDevices.length > 0);
-  const topology = buildTopology(
-    parts.gpus,
-    rdmaNics.map((p) => ({ pci: p.pci, ...(positions.get(p.pci) ?? { upstream: [] }) })),
-  );
-  const snapshot: NodeSnapshot = {
-    schemaVersion: 1,
-    takenAtMs,
-    durationMs: 0,
-    sysfsRoot: opts.sysfsRoot,
-    procfsRoot: opts.procfsRoot,
-    pci: parts.pci,
-    pfs: parts.pfs,
-    netdevs: parts.netdevs,
-    rdmaDevices: parts.rdmaDevices,
-    gpus: parts.gpus,
-    rails,
-    topology,
-    host: parts.host,
-    issues,
-    failedScanners,
-  };
-  if (opts.identity !== undefined) snapshot.identity = opts.identity;
+  deepFreeze(records);
+  const base = { sysfsRoot: opts.sysfsRoot, procfsRoot: opts.procfsRoot, config: opts.config, takenAtMs, durationMs: 0 };
+  const snapshot = assemble(records, opts.identity !== undefined ? { ...base, identity: opts.identity } : base, scanners.map((s) => s.name));
   snapshot.durationMs = performance.now() - started;
-  return deepFreeze(snapshot);
+  return { records, snapshot: deepFreeze(snapshot) };
 }
 
-/** Cross-links: PF primary netdev, PF link layer. */
-function enrich(parts: Parts): void {
-  const byName = new Map(parts.netdevs.map((n) => [n.name, n]));
-  const rdmaByName = new Map(parts.rdmaDevices.map((d) => [d.name, d]));
-  for (const pf of parts.pfs) {
-    const uplinks = pf.netdevs.filter((n) => !(byName.get(n)?.representor ?? false));
-    const primary = uplinks.find((n) => byName.get(n)?.physPortName?.match(/^p\d+$/)) ?? uplinks[0];
-    if (primary !== undefined) pf.netdev = primary;
-    const dev = pf.rdmaDevices.map((n) => rdmaByName.get(n)).find((d) => d !== undefined);
-    const ll = dev?.ports[0]?.linkLayer;
-    if (ll !== undefined) pf.linkLayer = ll;
-  }
+/** A full scan of the host. */
+export function scanNode(opts: ScanOptions): NodeSnapshot {
+  return runScan(opts).snapshot;
 }
 
 export function deepFreeze<T>(value: T): T {

@@ -336,6 +336,22 @@ export class FixtureHost {
     });
   }
 
+  /** Adds VF number n of a PF made by addPf (identity from the PF's files), as the kernel lays it out. */
+  addVf(pfAddress: string, n: number, vf: VfSpec = {}): string {
+    const path = this.devPath(pfAddress);
+    const attr = (name: string) => readFileSync(join(this.sys, path, name), 'utf8').trim();
+    const addr = this.vfAddress(pfAddress, n);
+    const vp = `${posix.dirname(path)}/${addr}`;
+    this.#devPaths.set(addr, vp);
+    this.#writePciAttrs(vp, { address: addr, vendor: attr('vendor'), device: '0x' + attr('sriov_vf_device'), class: attr('class') });
+    this.link(`bus/pci/devices/${addr}`, vp);
+    this.link(`${vp}/physfn`, path);
+    this.link(`${path}/virtfn${n}`, vp);
+    if (vf.driver !== null) this.bindDriver(addr, vf.driver ?? 'mlx5_core', vp);
+    if (vf.netdev !== null && vf.netdev !== undefined) this.addNetdev(addr, { name: vf.netdev, speed: '400000', mtu: 1500 });
+    return addr;
+  }
+
   /** Removes VF number n as `echo 0 > sriov_numvfs` would, for one VF (links and device dir). */
   removeVf(pfAddress: string, n: number): void {
     const pfPath = this.devPath(pfAddress);

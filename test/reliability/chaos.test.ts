@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { defaultConfig } from '../../agent/config/config.ts';
 import { renderMetricsText } from '../../agent/metrics/render.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
-import { scanNode } from '../../agent/scan/registry.ts';
+import { runScan, scanNode, type Scan } from '../../agent/scan/registry.ts';
 import { rescanNode } from '../../agent/scan/rescan.ts';
 import { createAgentState } from '../../agent/state.ts';
 import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
@@ -95,7 +95,7 @@ describe('random deletions while scans run in a loop', () => {
       t.after(() => host.cleanup());
       const random = seeded(seed);
       const config = defaultConfig();
-      let prev: NodeSnapshot | undefined;
+      let prev: Scan | undefined;
       let issues = 0;
       let worstMs = 0;
       const actions: string[] = [];
@@ -118,13 +118,14 @@ describe('random deletions while scans run in a loop', () => {
           actions.push(`dangling/escaping link ${victim}`);
         }
         const started = performance.now();
-        const full = scanNode({ sysfsRoot: host.sys, procfsRoot: host.proc, config });
+        const fullScan = runScan({ sysfsRoot: host.sys, procfsRoot: host.proc, config });
+        const full = fullScan.snapshot;
         const cheap = rescanNode(prev, { sysfsRoot: host.sys, procfsRoot: host.proc, config }).snapshot;
         worstMs = Math.max(worstMs, performance.now() - started);
         checkSnapshot(full);
         checkSnapshot(cheap);
         issues += full.issues.length;
-        prev = full;
+        prev = fullScan;
         const state = createAgentState(config, 'test');
         state.snapshot = full;
         assert.deepEqual(expositionProblems(await renderMetricsText(state, { defaultMetrics: false })), [], `after: ${actions.join('; ')}`);

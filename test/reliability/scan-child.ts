@@ -3,7 +3,7 @@
 // Prints one JSON line: the duration of each scan and a summary of the last snapshot and its exposition.
 import { defaultConfig } from '../../agent/config/config.ts';
 import { renderMetricsText } from '../../agent/metrics/render.ts';
-import { scanNode } from '../../agent/scan/registry.ts';
+import type { Scan } from '../../agent/scan/registry.ts';
 import { rescanNode } from '../../agent/scan/rescan.ts';
 import { createAgentState } from '../../agent/state.ts';
 import { expositionProblems } from './helpers.ts';
@@ -11,10 +11,12 @@ import { expositionProblems } from './helpers.ts';
 const [sysfsRoot = '/sys', procfsRoot = '/proc', repeat = '1'] = process.argv.slice(2);
 const config = defaultConfig();
 const scanMs: number[] = [];
+let scan: Scan | undefined;
 let snapshot;
 for (let i = 0; i < Number(repeat); i++) {
   const t = performance.now();
-  snapshot = i === 0 ? scanNode({ sysfsRoot, procfsRoot, config }) : rescanNode(snapshot, { sysfsRoot, procfsRoot, config }).snapshot;
+  scan = rescanNode(scan, { sysfsRoot, procfsRoot, config });
+  snapshot = scan.snapshot;
   scanMs.push(Math.round((performance.now() - t) * 10) / 10);
 }
 const state = createAgentState(config, 'test');

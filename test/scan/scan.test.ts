@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkfifoSync } from './fifo.ts';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanNode, snapshotToJson } from '../../agent/scan/registry.ts';
+import { runScan, scanNode, snapshotToJson } from '../../agent/scan/registry.ts';
+import { viewOf } from '../helpers/view.ts';
 import { rescanNode } from '../../agent/scan/rescan.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
 import { buildBroadcomHost, buildDgxHost, buildE810Host, FixtureHost, loadCaptureFile, MLX5_COUNTERS } from '../helpers/fixture-host.ts';
@@ -205,39 +206,57 @@ test('VFs bound to vfio-pci and VF netdevs moved into pod namespaces', (t) => {
   assert.equal(s.netdevs.some((n) => n.name === 'ens1f0np0v1'), false);
 });
 
-test('cheap rescan: same answer as a full scan for counters and states; structural change falls back to full', (t) => {
+test('cheap rescan: same answer as a full scan, issues included; structural change falls back to full', (t) => {
   const host = buildDgxHost({ rails: 2, vfsPerPf: 4 });
   t.after(() => host.cleanup());
   const opts = { sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails: {} }, now: () => 1 };
-  const first = scanNode(opts);
+  host.replace(`${host.devPath('0000:16:00.0')}/numa_node`, 'zero');
+  const first = runScan(opts);
+  assert.deepEqual(first.snapshot.issues.map((i) => [i.scanner, i.code]), [['pci', 'PARSE']]);
   host.replace('class/infiniband/mlx5_1/ports/1/counters/port_xmit_data', '999999999999');
   host.replace('class/infiniband/mlx5_1/ports/1/state', '1: DOWN');
   host.replace('class/net/ens2f0np0/operstate', 'down');
   const cheap = rescanNode(first, opts);
   assert.equal(cheap.mode, 'cheap');
   const full = scanNode(opts);
-  const strip = (s: NodeSnapshot) => JSON.parse(snapshotToJson({ ...s, durationMs: 0, issues: [] }));
+  const strip = (s: NodeSnapshot) => JSON.parse(snapshotToJson({ ...s, durationMs: 0 }));
   assert.deepEqual(strip(cheap.snapshot), strip(full));
+  assert.equal(cheap.snapshot.issues.length, 1);
   assert.equal(cheap.snapshot.rdmaDevices[1]?.ports[0]?.counters['port_xmit_data'], 999999999999n);
+  // a VF netdev moving into a pod is not structural: the cheap path sees it
   host.moveVfNetdevToPod(host.vfAddress('0000:16:00.0', 3));
-  const after = rescanNode(cheap.snapshot, opts);
-  assert.equal(after.mode, 'full');
-  assert.equal(after.reason, 'netdevs changed');
+  const after = rescanNode(cheap, opts);
+  assert.equal(after.mode, 'cheap');
+  assert.deepEqual(strip(after.snapshot), strip(scanNode(opts)));
+  assert.equal(after.snapshot.pfs[0]?.vfs[3]?.netdev, undefined);
   host.removeVf('0000:16:00.0', 3);
   host.replace(`${host.devPath('0000:16:00.0')}/sriov_numvfs`, '3');
-  const gone = rescanNode(after.snapshot, opts);
+  const gone = rescanNode(after, opts);
   assert.equal(gone.mode, 'full');
+  assert.equal(gone.reason, 'PCI functions changed');
   assert.equal(gone.snapshot.pfs[0]?.vfs.length, 3);
 });
 
-test('real capture: prometheus/procfs (E810 PF with SR-IOV, mlx4/mlx5/hfi1 IB devices)', (t) => {
+test('an entry the full scan skips does not make every cheap rescan a full one', (t) => {
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 2 });
+  t.after(() => host.cleanup());
+  mkdirSync(join(host.sys, 'bus/pci/devices/not-an-address'));
+  const opts = { sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails: {} }, now: () => 1 };
+  const first = runScan(opts);
+  assert.deepEqual(first.snapshot.issues.map((i) => [i.path, i.code]), [['bus/pci/devices/not-an-address', 'PARSE']]);
+  const again = rescanNode(first, opts);
+  assert.equal(again.mode, 'cheap');
+  assert.deepEqual(again.snapshot.issues, first.snapshot.issues);
+});
+
+test('real capture: prometheus/procfs (E810 PF with SR-IOV, mlx4/mlx5/hfi1 IB devices; the PF netdev only in its net/ dir)', (t) => {
   const c = loadCaptureFile(t, 'prometheus-procfs.txt', 'root');
   if (c === undefined) return;
   t.after(() => c.host.cleanup());
   const s = scan(c.host);
   assert.deepEqual(s.pfs, [
     {
-      pci: '0000:a2:00.0', netdevs: [], sriovCapable: true, totalVfs: 128, numVfs: 0, offset: 8, stride: 1, vfDevice: '0x1889',
+      pci: '0000:a2:00.0', netdev: 'enp162s0f0np0', netdevs: ['enp162s0f0np0'], sriovCapable: true, totalVfs: 128, numVfs: 0, offset: 8, stride: 1, vfDevice: '0x1889',
       rdmaDevices: [], vfs: [], vfLinksDangling: 0, driver: 'ice', vendor: '0x8086', device: '0x159b', class: '0x020000', numaNode: 1,
     },
   ]);
@@ -248,7 +267,10 @@ test('real capture: prometheus/procfs (E810 PF with SR-IOV, mlx4/mlx5/hfi1 IB de
   ]);
   assert.equal(Object.keys(s.rdmaDevices[2]?.ports[0]?.hwCounters ?? {}).length, 25);
   assert.equal(s.host.kernelArgs['BOOT_IMAGE'], '/vmlinuz-5.11.0-22-generic');
-  assert.deepEqual(s.issues, []);
+  // the capture's `speed` of that netdev is empty: one counted skip, not a speed of 0
+  assert.deepEqual(s.issues, [
+    { scanner: 'net', path: 'bus/pci/devices/0000:a2:00.0/net/enp162s0f0np0/speed', code: 'PARSE', detail: 'not an integer: ""' },
+  ]);
 });
 
 test('real capture: prometheus/node_exporter (i40iw N/A (no PMA), mlx4 counters_ext, bonding_masters)', (t) => {
@@ -292,8 +314,9 @@ test('PCIe degradation: an idle GPU at low speed is not degraded, a narrower lin
   host.replace(`${gpu1}/current_link_width`, '8');
   host.replace(`${host.devPath('0000:16:00.0')}/current_link_speed`, '16.0 GT/s PCIe');
   const s = scan(host);
-  assert.deepEqual(s.gpus.map((g) => [g.pci, g.link.degraded]), [['0000:15:00.0', false], ['0000:1d:00.0', true]]);
-  assert.deepEqual(s.pci.filter((f) => f.address === '0000:16:00.0' || f.address === '0000:1e:00.0').map((f) => [f.address, f.link.degraded]), [
+  const view = viewOf(s);
+  assert.deepEqual(view.gpus.map((g) => [g.gpu.pci, g.pcie.degraded]), [['0000:15:00.0', false], ['0000:1d:00.0', true]]);
+  assert.deepEqual(view.pfs.map((p) => [p.pf.pci, p.pcie?.degraded]), [
     ['0000:16:00.0', true],
     ['0000:1e:00.0', false],
   ]);
