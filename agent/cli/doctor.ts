@@ -11,7 +11,7 @@ import { exitCodeFor, runChecks, summarize, type CheckSummary } from '../checks/
 import { stepLabel } from '../checks/step.ts';
 import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { loadConfig, logLevelOf } from './common.ts';
+import { hostRootOf, loadConfig, logLevelOf } from './common.ts';
 import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -140,14 +140,14 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'config', 'log-level', 'pod-resources-socket'], bools: ['json', 'no-kube'] });
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket'], bools: ['json', 'no-kube'] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
   const sysfsRoot = args.values['sysfs'] ?? '/sys';
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
-  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot) });
+  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
   const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
   const view = derive(snapshot, allocation, probes, config);
   const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);

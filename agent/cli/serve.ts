@@ -15,7 +15,7 @@ import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createMetricsRenderer } from '../metrics/render.ts';
-import { logLevelOf, loadConfig, VERSION } from './common.ts';
+import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { fullScan, rescanNode } from '../scan/rescan.ts';
@@ -37,6 +37,8 @@ const MAX_LOGGED_ISSUES = 500;
 export interface ServeOptions {
   sysfsRoot: string;
   procfsRoot: string;
+  /** The root the config's kubelet and CNI directories are read under (default `/`; see hostRootOf). */
+  hostRoot?: string;
   configFile?: string;
   config: Config;
   listen: string;
@@ -72,6 +74,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let config = opts.config;
   const state = createAgentState(config, VERSION);
   const sys = new HostFs(opts.sysfsRoot);
+  const hostFs = new HostFs(opts.hostRoot ?? '/');
   let identity: HostIdentity | undefined;
   const loggedIssues = new Set<string>();
   let lastAllocationError: string | undefined;
@@ -164,7 +167,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       await refreshAllocation();
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
-      if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys });
+      if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys, host: hostFs });
       const view = derive(snapshot, state.allocation, probes, config);
       const attached = attachments.observe(view);
       const checks = runChecks({ ...view, attachments: attached });
@@ -243,7 +246,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       }),
     );
   }
-  closables.push(watchDirs({ dirs: [config.kubelet.devicePluginsDir, config.cni.confDir], onChange: () => loop.trigger('file'), log }));
+  closables.push(watchDirs({ dirs: [config.kubelet.devicePluginsDir, config.cni.confDir].map((d) => hostFs.abs(d.replace(/^\/+/, ''))), onChange: () => loop.trigger('file'), log }));
 
   let stopped = false;
   return {
@@ -283,7 +286,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 }
 
 const SERVE_FLAGS = {
-  values: ['sysfs', 'procfs', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name'],
+  values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name'],
   bools: ['no-kube', 'no-monitors'],
 } as const;
 
@@ -310,6 +313,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const agent = await startAgent({
     sysfsRoot: args.values['sysfs'] ?? '/sys',
     procfsRoot: args.values['procfs'] ?? '/proc',
+    hostRoot: hostRootOf(args.values['root'], args.values['sysfs']),
     ...(configFile !== undefined ? { configFile } : {}),
     config,
     listen,

@@ -1,7 +1,7 @@
 // railwatch doctor end to end: the real binary on the real /sys and /proc, and on fixture hosts for each exit code.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CATALOGUE } from '../../agent/checks/catalogue.ts';
@@ -29,11 +29,12 @@ function fixture(opts: DgxOptions, doc: Record<string, unknown> = {}): { host: F
   const host = buildDgxHost({ rails: 2, vfsPerPf: 2, ...opts });
   hosts.push(host);
   const dirs = kubeletDirs(host);
-  const fileDoc = { ...doc, kubelet: { devicePluginsDir: dirs.devicePluginsDir }, cni: { confDir: dirs.confDir, binDir: dirs.binDir } };
+  // the kubelet and CNI directories sit at their default paths under host/: --root names it
+  const fileDoc = doc;
   const configFile = join(host.root, 'railwatch.yaml');
   writeFileSync(configFile, JSON.stringify(fileDoc, null, 2));
   writeBridgeConfigs(host, configWith(dirs, doc), () => acsConfig(0));
-  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile] };
+  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--root', join(host.root, 'host')] };
 }
 
 function hasIommu(): boolean {
@@ -149,4 +150,16 @@ test('long detail lists are cut in the text report, kept whole in JSON', () => {
   const text = doctorText(report, scan(host, config), { color: false, maxDetails: 3 });
   assert.match(text, /WARN vf-netdevs-visible: 32 of 32 VFs[^\n]*\n( {7}- [^\n]*\n){3} {7}- \(\+29 more; --json lists all\)\n/);
   assert.equal(doctorJson(report).results.find((r) => r.id === 'vf-netdevs-visible')?.details?.length, 32);
+});
+
+test('the kubelet and CNI directories are read under the root above --sysfs, or under --root; never this machine\'s', () => {
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 1 });
+  hosts.push(host);
+  mkdirSync(join(host.root, 'etc/cni/net.d'), { recursive: true });
+  writeFileSync(join(host.root, 'etc/cni/net.d/00-multus.conf'), JSON.stringify({ cniVersion: '0.3.1', name: 'multus-cni-network', type: 'multus' }));
+  const multus = (extra: string[]) => {
+    const json = JSON.parse(doctor(['--sysfs', host.sys, '--procfs', host.proc, '--json', ...extra]).stdout) as { results: { id: string; status: string }[] };
+    return json.results.find((r) => r.id === 'cni-multus')?.status;
+  };
+  assert.deepEqual([multus([]), multus(['--root', join(host.root, 'nowhere')])], ['pass', 'skip']);
 });

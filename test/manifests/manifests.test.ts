@@ -278,6 +278,8 @@ describe('manifests', () => {
       '/host/sys',
       '--procfs',
       '/host/proc',
+      '--root',
+      '/',
       '--config',
       '/etc/railwatch/config.yaml',
       '--listen',

@@ -33,7 +33,8 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
     },
   });
   t.after(() => kubelet.close());
-  // the probes read the fixture's kubelet and CNI directories, never this machine's
+  // the probes read the fixture's kubelet and CNI directories (the default paths under the root above --sysfs),
+  // never this machine's
   const devicePlugins = join(host.root, 'var/lib/kubelet/device-plugins');
   const cni = join(host.root, 'etc/cni/net.d');
   mkdirSync(devicePlugins, { recursive: true });
@@ -41,7 +42,7 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
   const configFile = join(host.root, 'config.yaml');
   writeFileSync(
     configFile,
-    ['desiredVfs:', '  all: 4', '  rails:', '    "1": 6', 'kubelet:', `  devicePluginsDir: ${devicePlugins}`, 'cni:', `  confDir: ${cni}`, `  binDir: ${join(host.root, 'opt/cni/bin')}`, ''].join('\n'),
+    ['desiredVfs:', '  all: 4', '  rails:', '    "1": 6', ''].join('\n'),
   );
 
   const child = spawn(
