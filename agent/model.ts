@@ -164,6 +164,8 @@ export interface Gpu {
   hostBridge?: string;
   upstream: string[];
   link: PcieLink;
+  /** `GPU UUID:` of /proc/driver/nvidia/gpus/<pci>/information (`GPU-...`), as the NVIDIA device plugin names the GPU. */
+  uuid?: string;
 }
 
 export interface HugepagePool {

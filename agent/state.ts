@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import type { AttachmentView } from './attach/judge.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
+import type { VfInfoReading } from './netlink/vf-info.ts';
 import type { DeviceOwner } from './topology/vf-owners.ts';
 import type { NodeView } from './view/derive.ts';
 
@@ -27,6 +28,8 @@ export interface AgentState {
   checks?: CheckReport;
   /** Pods holding VFs and their attachments (step 11), from the latest scan. */
   attachments?: AttachmentView;
+  /** The PFs' netlink VF lists read with the latest scan (admin settings); counters are re-read at scrape time. */
+  vfInfo?: VfInfoReading;
   /** Cumulative skipped attributes per scanner since start. */
   scanErrorsTotal: Map<string, number>;
   /** Cumulative Kubernetes API requests by `${verb}\t${code}`. */

@@ -12,6 +12,7 @@ import { devicePluginStep } from './steps/device-plugin.ts';
 import { cniStep } from './steps/cni.ts';
 import { railCountStep } from './steps/rail-count.ts';
 import { networkAttachmentsStep } from './steps/network-attachments.ts';
+import { podRailsStep } from './steps/pod-rails.ts';
 
 export const STEPS: readonly Step[] = [
   hardwareIommuStep,
@@ -25,6 +26,7 @@ export const STEPS: readonly Step[] = [
   cniStep,
   railCountStep,
   networkAttachmentsStep,
+  podRailsStep,
 ];
 
 export interface CatalogueEntry extends CheckDefinition {

@@ -16,6 +16,8 @@ import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
+import { podRails, podRailsText, type PodRails } from '../pods/alignment.ts';
 import { derive, type NodeView } from '../view/derive.ts';
 
 /**
@@ -58,10 +60,12 @@ export interface DoctorJson {
   firstFailing: CheckResult | null;
   ready: boolean;
   summary: CheckSummary;
+  /** Pods holding VFs or GPUs, with their rails and alignment; null when the kubelet could not be asked. */
+  pods: PodRails[] | null;
 }
 
-export function doctorJson(report: CheckReport, attachments?: AttachmentView): DoctorJson {
-  return { results: report.results, ...(attachments ? { attachments } : {}), firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report) };
+export function doctorJson(report: CheckReport, pods: PodRails[] | null = null, attachments?: AttachmentView): DoctorJson {
+  return { results: report.results, ...(attachments ? { attachments } : {}), firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report), pods };
 }
 
 /** Per pod holding VFs: its interfaces -> VF -> rail, the VFs not attached, what could not be judged. */
@@ -94,6 +98,8 @@ export interface TextOptions {
   color: boolean;
   /** Detail lines shown per check (default 12); --json lists all. */
   maxDetails?: number;
+  /** The per-pod section (pods holding VFs or GPUs); null: the kubelet could not be asked; undefined: left out. */
+  pods?: PodRails[] | null;
 }
 
 export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions, attachments?: AttachmentView): string {
@@ -118,6 +124,13 @@ export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: Te
       if (r.remediation !== undefined && (r.status === 'fail' || r.status === 'warn')) out.push(`       fix: ${r.remediation}`);
     }
   }
+  if (opts.pods !== undefined) {
+    out.push('');
+    out.push(bold('Pods on rails (kubelet pod-resources)'));
+    if (opts.pods === null) out.push('  unknown: the kubelet pod-resources API could not be asked');
+    else if (opts.pods.length === 0) out.push('  no pod holds VFs or GPUs of this host');
+    else for (const line of podRailsText(opts.pods)) out.push(`  ${line}`);
+  }
   out.push(...podsText(attachments));
   const s = summarize(report);
   out.push('');
@@ -140,7 +153,7 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
 }
 
 export async function runDoctor(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket'], bools: ['json', 'no-kube'] });
+  const args = parseArgs(argv, { values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'pod-resources-socket', 'ip-link-json'], bools: ['json', 'no-kube'] });
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
@@ -148,11 +161,15 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
-  const allocation = await doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket);
-  const view = derive(snapshot, allocation, probes, config);
+  const ipLinkJson = args.values['ip-link-json'];
+  const vfSource = ipLinkJson !== undefined ? createFileVfInfoSource(ipLinkJson) : createIpVfInfoSource();
+  const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
+  if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
+  const view = derive(snapshot, allocation, probes, config, vfInfo);
   const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);
   const report = runChecks({ ...view, attachments });
-  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, attachments), null, 2) + '\n');
-  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env) }, attachments));
+  const pods = view.pods === undefined ? null : [...view.pods];
+  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods, attachments), null, 2) + '\n');
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods }, attachments));
   return exitCodeFor(report);
 }

@@ -17,6 +17,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { createMetricsRenderer } from '../metrics/render.ts';
 import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
+import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
+import { createVfCounterSource } from '../netlink/vf-metrics.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { fullScan, rescanNode } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -52,6 +54,8 @@ export interface ServeOptions {
   scanners?: ScanOptions['scanners'];
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
+  /** Where the PFs' netlink VF lists come from (default: `ip -j -s -d link show`); a recorded answer on fixture hosts. */
+  vfInfo?: VfInfoSource;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
   kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
   /** Overrides for the pod and NAD reads (tests, benchmarks): retry schedule, NAD cache age. */
@@ -86,6 +90,20 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
   let waiters: (() => void)[] = [];
 
   const podResources = createAllocationSource({ socketPath: opts.podResourcesSocket, log });
+  const loggedVfIssues = new Set<string>();
+  /** Counts and logs (each kind once) what a VF netlink read skipped; shared by scans and scrapes. */
+  function recordVfIssues(reading: VfInfoReading): void {
+    for (const issue of reading.issues) {
+      bump(state.scanErrorsTotal, 'vf-netlink');
+      const key = `${issue.path}:${issue.code}`;
+      if (loggedVfIssues.has(key) || loggedVfIssues.size >= MAX_LOGGED_ISSUES) continue;
+      loggedVfIssues.add(key);
+      log.warn('VF netlink list incomplete', { path: issue.path, code: issue.code, detail: issue.detail });
+    }
+  }
+  // one child process serves a scan and the scrapes around it: a reading at most 200 ms old is reused, and concurrent
+  // callers share the read in flight (the fresh reader coalesces scrapes at 100 ms on top)
+  const vfInfo = coalesce(opts.vfInfo ?? createIpVfInfoSource({ log }), 200);
 
   const kubeMode = resolveKubeMode({ noKube: opts.noKube, env: opts.env });
   let nodeName = resolveNodeName(opts.nodeName, opts.env);
@@ -168,9 +186,13 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // probes (PCI config space for ACS, kubelet and CNI directories) change rarely: re-read on full scans, which
       // every trigger (including the directory watchers) and every sixth interval causes
       if (res.mode === 'full' || probes === undefined) probes = gatherProbes({ snapshot, config, sys, host: hostFs });
-      const view = derive(snapshot, state.allocation, probes, config);
+      const vfReading = await vfInfo.read();
+      // what the scan's read skipped counts as scan errors; the scrapes' skips count in railwatch_scrape_read_errors_total
+      recordVfIssues(vfReading);
+      const view = derive(snapshot, state.allocation, probes, config, vfReading);
       const attached = attachments.observe(view);
       const checks = runChecks({ ...view, attachments: attached });
+      state.vfInfo = vfReading;
       lastScan = res;
       state.snapshot = snapshot;
       state.view = view;
@@ -182,7 +204,9 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       bump(state.scansTotal, trigger);
       const obs = observation(view, checks);
       const desired = kubeDesired(prevObs, obs, config, log);
-      sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached)] });
+      // Pod events: step 11's problems, and RailMisaligned from the GPU/VF alignment of each pod (view.pods)
+      const alignment = (view.pods ?? []).map((p) => ({ namespace: p.namespace, pod: p.pod, aligned: p.aligned, message: p.misaligned.join('; ') }));
+      sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached, alignment)] });
       prevObs = obs;
     }
     const w = waiters;
@@ -190,7 +214,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     for (const resolve of w) resolve();
   }
 
-  const renderer = createMetricsRenderer({ log });
+  const renderer = createMetricsRenderer({ log, freshSources: [createVfCounterSource(vfInfo)] });
   const http = await startHttpServer({ listen: opts.listen, state: () => state, log, nodeName, render: renderer });
   log.info('railwatch serving', { version: VERSION, address: http.address, port: http.port, sysfs: opts.sysfsRoot, node: nodeName, kube: kubeMode.kind });
 
@@ -286,7 +310,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 }
 
 const SERVE_FLAGS = {
-  values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name'],
+  values: ['sysfs', 'procfs', 'root', 'config', 'log-level', 'listen', 'pod-resources-socket', 'interval', 'node-name', 'ip-link-json'],
   bools: ['no-kube', 'no-monitors'],
 } as const;
 
@@ -322,6 +346,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     ...(args.values['node-name'] !== undefined ? { nodeName: args.values['node-name'] } : {}),
     noKube: args.bools.has('no-kube'),
     monitors: !args.bools.has('no-monitors'),
+    ...(args.values['ip-link-json'] !== undefined ? { vfInfo: createFileVfInfoSource(args.values['ip-link-json']) } : {}),
     log,
     env: process.env,
   });

@@ -11,6 +11,8 @@ import type { AllocationView } from '../state.ts';
 import { pciFromDeviceId } from '../topology/vf-owners.ts';
 import { derive, expectedRailsOf, type NodeView, type PfView } from '../view/derive.ts';
 import { single, type MetricFamily, type Sample } from './exposition.ts';
+import { VF_CONFIG_FAMILY } from '../netlink/vf-metrics.ts';
+import { POD_FAMILIES } from '../pods/metrics.ts';
 
 export interface StructuralInput {
   snapshot: NodeSnapshot | undefined;
@@ -152,6 +154,8 @@ export const STRUCTURAL_FAMILIES: readonly Family[] = [
       }
     },
   },
+  VF_CONFIG_FAMILY,
+  ...POD_FAMILIES,
   {
     name: 'railwatch_rdma_port_info',
     help: 'RDMA port, valued 1. pf and rail name the PF the RDMA device belongs to (rail empty for a VF device or a non-rail PF).',

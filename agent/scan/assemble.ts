@@ -47,7 +47,7 @@ function vfFunction(rec: PciRecord, pf: PciRecord | undefined): PciFunction {
   return fn;
 }
 
-function buildGpus(pci: readonly PciFunction[]): Gpu[] {
+function buildGpus(pci: readonly PciFunction[], uuids: Readonly<Record<string, string>> = {}): Gpu[] {
   const out: Gpu[] = [];
   for (const fn of pci) {
     if (fn.physfn !== undefined || !isGpuClass(fn.class, fn.vendor)) continue;
@@ -61,6 +61,8 @@ function buildGpus(pci: readonly PciFunction[]): Gpu[] {
     if (fn.driver !== undefined) gpu.driver = fn.driver;
     if (fn.numaNode !== undefined) gpu.numaNode = fn.numaNode;
     if (fn.hostBridge !== undefined) gpu.hostBridge = fn.hostBridge;
+    const uuid = uuids[fn.address];
+    if (uuid !== undefined) gpu.uuid = uuid;
     out.push(gpu);
   }
   return out.sort((a, b) => comparePciAddress(a.pci, b.pci));
@@ -139,6 +141,7 @@ function allIssues(records: ScanRecords, order: readonly string[]): ScanIssue[] 
   if (ib) by['infiniband'] = [...ib.listingIssues, ...ib.devices.flatMap((d) => d.issues)];
   const host = records.host;
   if (host) by['host'] = [...host.fixedIssues, ...host.stateIssues];
+  if (records.gpu) by['gpu'] = records.gpu.issues;
   const out: ScanIssue[] = [];
   for (const name of order) {
     out.push(...(by[name] ?? []));
@@ -149,14 +152,14 @@ function allIssues(records: ScanRecords, order: readonly string[]): ScanIssue[] 
 }
 
 /** Joins the records into the snapshot. `order` is the scanner order, for the issue list. */
-export function assemble(records: ScanRecords, opts: AssembleOptions, order: readonly string[] = ['pci', 'net', 'infiniband', 'host']): NodeSnapshot {
+export function assemble(records: ScanRecords, opts: AssembleOptions, order: readonly string[] = ['pci', 'net', 'infiniband', 'host', 'gpu']): NodeSnapshot {
   const recs = records.pci?.functions ?? [];
   const byAddr = new Map(recs.map((r) => [r.fn.address, r]));
   const pci = recs.map((r) => (r.pf !== undefined ? vfFunction(r, byAddr.get(r.pf)) : { ...r.fn, upstream: [...r.fn.upstream], link: { ...r.fn.link } }));
   const netdevs = (records.net?.netdevs ?? []).map((n) => ({ ...n.netdev }));
   const rdmaDevices = (records.infiniband?.devices ?? []).map((d) => d.device);
   const pfs = buildPfs(recs, byAddr, netdevs, rdmaDevices);
-  const gpus = buildGpus(pci);
+  const gpus = buildGpus(pci, records.gpu?.uuids);
   const positions = new Map<string, PciPosition>();
   for (const fn of pci) {
     const pos: PciPosition = { upstream: fn.upstream };

@@ -79,12 +79,20 @@ export interface HostRecords {
   stateIssues: ScanIssue[];
 }
 
+/** /proc/driver/nvidia/gpus/<pci>/information: the UUID of each NVIDIA GPU the driver knows. */
+export interface GpuRecords {
+  /** GPU UUID (`GPU-...`) by PCI address. */
+  uuids: Readonly<Record<string, string>>;
+  issues: ScanIssue[];
+}
+
 /** Everything one scan read. An area is undefined when its scanner threw (see `failed`). */
 export interface ScanRecords {
   pci?: PciRecords;
   net?: NetRecords;
   infiniband?: RdmaRecords;
   host?: HostRecords;
+  gpu?: GpuRecords;
   /** Scanners that threw, with the error. */
   failed: { scanner: string; message: string }[];
 }

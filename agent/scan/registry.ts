@@ -6,6 +6,7 @@ import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
 import { assemble } from './assemble.ts';
 import type { ScanContext } from './context.ts';
+import { scanNvidiaGpus } from './gpu.ts';
 import { scanHost } from './host.ts';
 import { scanInfiniband } from './infiniband.ts';
 import { scanNet } from './net.ts';
@@ -36,11 +37,12 @@ export const SCANNERS: readonly Scanner[] = [
   { name: 'net', run: (ctx, out) => void (out.net = scanNet(ctx, out.pci)) },
   { name: 'infiniband', run: (ctx, out) => void (out.infiniband = scanInfiniband(ctx)) },
   { name: 'host', run: (ctx, out, prev) => void (out.host = scanHost(ctx, prev?.host)) },
+  { name: 'gpu', run: (ctx, out, prev) => void (out.gpu = scanNvidiaGpus(ctx, prev?.gpu)) },
 ];
 
 /**
  * The sources a scan issue can name (`ScanIssue.scanner`, the `scanner` label of railwatch_scan_errors_total): the
- * scanners, and `sriov` for the SR-IOV attributes the PCI scanner reads. `gpu` stays for the metric's label set.
+ * scanners (`gpu`: the NVIDIA driver's procfs GPU list), and `sriov` for the SR-IOV attributes the PCI scanner reads.
  */
 export const SCANNER_NAMES: readonly string[] = ['pci', 'net', 'infiniband', 'sriov', 'gpu', 'host'];
 

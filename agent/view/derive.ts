@@ -11,13 +11,18 @@
 //  - whether an RDMA port is up (`PortView.up`, `portIsUp`): state ACTIVE and physical state LinkUp;
 //  - PCIe degradation (`PcieView.degraded`): width for GPUs (their speed drops when idle), width or speed for NICs;
 //  - a PF's names (`PfView.name` for labels and metric label values, `PfView.title` for text meant for people);
-//  - which PF an RDMA device belongs to and whether it is the PF's own or a VF's (`PortView.pf`, `PortView.own`).
+//  - which PF an RDMA device belongs to and whether it is the PF's own or a VF's (`PortView.pf`, `PortView.own`);
+//  - which kernel VF entry (netlink VF list) belongs to which VF, and whether its counters count (`vfAdmin`);
+//  - which pod holds which GPUs and VFs, and whether they are on the same rails (`pods`).
 // derive() is pure and cheap (maps over the snapshot); the view is frozen like the snapshot.
 import type { Probes } from '../checks/probe.ts';
 import { desiredVfsFor, type Config } from '../config/config.ts';
 import type { Gpu, Netdev, NodeSnapshot, PciFunction, PcieLink, Pf, Rail, RdmaDevice, RdmaPort, Vf } from '../model.ts';
 import type { AllocationView } from '../state.ts';
 import { pciFromDeviceId, type DeviceOwner } from '../topology/vf-owners.ts';
+import type { VfInfoReading } from '../netlink/vf-info.ts';
+import { joinVfLinks, type VfAdminView } from '../netlink/vf-view.ts';
+import { podRails, type PodRails } from '../pods/alignment.ts';
 
 /** The pod a VF is allocated to, from the kubelet PodResources API. */
 export interface VfOwner {
@@ -111,6 +116,12 @@ export interface NodeView {
   readonly gpus: readonly { gpu: Gpu; pcie: PcieView }[];
   /** Rails expected on the node; undefined without expectedRails in the config and without GPUs. */
   readonly expectedRails?: ExpectedRails;
+  /** The PFs' netlink VF lists read with this scan; undefined when not read. */
+  readonly vfInfo?: VfInfoReading;
+  /** Each VF's kernel entry (admin settings, counters where the driver reports them), by VF PCI address. */
+  readonly vfAdmin: VfAdminView;
+  /** Pods holding VFs or GPUs, with their rails and alignment; undefined when allocations are unknown. */
+  readonly pods?: readonly PodRails[];
 }
 
 /** The "port is up" rule: state ACTIVE and physical state LinkUp. */
@@ -157,7 +168,7 @@ function joinOwners(vfs: ReadonlyMap<string, unknown>, allocations: readonly Dev
   return out;
 }
 
-export function derive(snapshot: NodeSnapshot, allocation: AllocationView, probes: Probes, config: Config): NodeView {
+export function derive(snapshot: NodeSnapshot, allocation: AllocationView, probes: Probes, config: Config, vfInfo?: VfInfoReading): NodeView {
   const fnByPci = new Map(snapshot.pci.map((f) => [f.address, f]));
   const netdevByName = new Map(snapshot.netdevs.map((n) => [n.name, n]));
   const rdmaByName = new Map(snapshot.rdmaDevices.map((d) => [d.name, d]));
@@ -226,6 +237,7 @@ export function derive(snapshot: NodeSnapshot, allocation: AllocationView, probe
   }
 
   const expected = expectedRailsOf(config, snapshot);
+  const pods = allocation.allocations === undefined ? undefined : podRails(snapshot, allocation.allocations);
   return freezeView({
     snapshot,
     config,
@@ -240,6 +252,9 @@ export function derive(snapshot: NodeSnapshot, allocation: AllocationView, probe
     pcie,
     gpus,
     ...(expected !== undefined ? { expectedRails: expected } : {}),
+    ...(vfInfo !== undefined ? { vfInfo } : {}),
+    vfAdmin: joinVfLinks(snapshot, vfInfo),
+    ...(pods !== undefined ? { pods } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 // Helpers for the setup-check tests: a fixture host with kubelet/CNI directories, ACS config space, a one-call runner.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type Config } from '../../agent/config/config.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
@@ -9,6 +9,7 @@ import { runChecks } from '../../agent/checks/run.ts';
 import type { CheckReport, CheckResult } from '../../agent/checks/types.ts';
 import { scanNode } from '../../agent/scan/registry.ts';
 import type { AllocationView } from '../../agent/state.ts';
+import { parseIpLinkJson, type VfInfoReading } from '../../agent/netlink/vf-info.ts';
 import { HostFs } from '../../agent/sysfs/host-fs.ts';
 import { derive } from '../../agent/view/derive.ts';
 import type { FixtureHost } from '../helpers/fixture-host.ts';
@@ -82,9 +83,16 @@ export function probesFor(host: FixtureHost, config: Config, snapshot: NodeSnaps
   return gatherProbes({ snapshot, config, sys: new HostFs(host.sys) });
 }
 
+/** The fixture host's recorded netlink VF lists (ip-link.json), parsed as a read would; undefined without one. */
+export function vfInfoOf(host: FixtureHost): VfInfoReading | undefined {
+  if (!existsSync(host.ipLinkFile)) return undefined;
+  return { ...parseIpLinkJson(readFileSync(host.ipLinkFile, 'utf8')), takenAtMs: 0, durationMs: 0 };
+}
+
 export function check(host: FixtureHost, config: Config, allocation: AllocationView = UNKNOWN_ALLOCATION): CheckReport {
   const snapshot = scan(host, config);
-  return runChecks(derive(snapshot, allocation, probesFor(host, config, snapshot), config));
+  const vfInfo = vfInfoOf(host);
+  return runChecks(derive(snapshot, allocation, probesFor(host, config, snapshot), config, vfInfo));
 }
 
 export function resultOf(report: CheckReport, id: string): CheckResult {

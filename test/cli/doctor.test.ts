@@ -34,7 +34,7 @@ function fixture(opts: DgxOptions, doc: Record<string, unknown> = {}): { host: F
   const configFile = join(host.root, 'railwatch.yaml');
   writeFileSync(configFile, JSON.stringify(fileDoc, null, 2));
   writeBridgeConfigs(host, configWith(dirs, doc), () => acsConfig(0));
-  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--root', join(host.root, 'host')] };
+  return { host, args: ['--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--root', join(host.root, 'host'), '--ip-link-json', host.ipLinkFile] };
 }
 
 function hasIommu(): boolean {
@@ -68,7 +68,7 @@ test('doctor on the real /sys and /proc of this machine', () => {
 test('doctor --json on the real machine has the documented shape', () => {
   const r = doctor(['--json']);
   const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(doc).sort(), ['attachments', 'firstFailing', 'ready', 'results', 'summary']);
+  assert.deepEqual(Object.keys(doc).sort(), ['attachments', 'firstFailing', 'pods', 'ready', 'results', 'summary']);
   const results = doc['results'] as Record<string, unknown>[];
   assert.deepEqual(
     results.map((x) => x['id']),
@@ -92,7 +92,7 @@ test('exit 0 when every check passes (skips allowed)', () => {
   const { args } = fixture({}, { desiredVfs: 2, hugepages: { size: '1Gi', count: 8, perNuma: true } });
   const r = doctor(args);
   assert.equal(r.code, 0, r.stdout);
-  assert.match(r.stdout, /Summary: 25 pass, 0 warn, 0 fail, 6 skip\nNo step fails: the setup chain is ready\.\n$/);
+  assert.match(r.stdout, /Summary: 27 pass, 0 warn, 0 fail, 8 skip\nNo step fails: the setup chain is ready\.\n$/);
 });
 
 test('exit 1 with only a warning', () => {

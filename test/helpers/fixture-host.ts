@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { TestContext } from 'node:test';
+import { ipLinkEntry, ipLinkJson, LOOPBACK_ENTRY, type LinkRecord, type VfDriverStyle, type VfRecord } from './ip-link.ts';
 import { useShared } from './shared.ts';
 
 export interface PciSpec {
@@ -62,6 +63,8 @@ export interface VfSpec {
   driver?: string | null;
   netdev?: string | null;
   rdma?: string;
+  /** The VF's entry in the PF's netlink VF list (MAC, VLAN, link state, GUIDs, stats); defaults by driver. */
+  link?: VfRecord;
 }
 
 export interface PfSpec extends PciSpec {
@@ -72,6 +75,8 @@ export interface PfSpec extends PciSpec {
   netdev?: NetdevSpec;
   rdma?: RdmaSpec;
   vfs?: VfSpec[];
+  /** How the PF's netlink VF list is recorded (ip-link.json); default from the driver and link layer, none without a netdev. */
+  vfStyle?: VfDriverStyle | null;
 }
 
 export const MLX5_COUNTERS: Record<string, string> = {
@@ -143,11 +148,15 @@ export class FixtureHost {
   readonly proc: string;
   readonly #devPaths = new Map<string, string>();
   #ifindex = 10;
+  readonly #ipLinks: LinkRecord[] = [];
+  /** The recorded `ip -j -s -d link show` answer of this host (what createFileVfInfoSource reads). */
+  readonly ipLinkFile: string;
 
   constructor(root?: string) {
     this.root = root ?? mkdtempSync(join(tmpdir(), 'railwatch-host-'));
     this.sys = join(this.root, 'sys');
     this.proc = join(this.root, 'proc');
+    this.ipLinkFile = join(this.root, 'ip-link.json');
     for (const d of ['bus/pci/devices', 'bus/pci/drivers', 'class/net', 'class/infiniband', 'class/iommu', 'kernel/iommu_groups', 'module', 'devices/virtual/net']) {
       mkdirSync(join(this.sys, d), { recursive: true });
     }
@@ -251,6 +260,28 @@ export class FixtureHost {
     this.link(`${path}/driver`, `bus/pci/drivers/${driver}`);
   }
 
+  /** Rewrites ip-link.json from the recorded links (lo first, then by ifindex, as the kernel dumps them). */
+  writeIpLink(): void {
+    const links = [...this.#ipLinks].sort((a, b) => a.ifindex - b.ifindex);
+    writeFileSync(this.ipLinkFile, ipLinkJson([LOOPBACK_ENTRY, ...links.map((l) => ipLinkEntry(l))]));
+  }
+
+  /** The recorded VF list of the PF netdev `ifname` (edit it, then writeIpLink()). */
+  ipLink(ifname: string): LinkRecord {
+    const link = this.#ipLinks.find((l) => l.ifname === ifname);
+    if (link === undefined) throw new Error(`no recorded VF list for ${ifname}`);
+    return link;
+  }
+
+  /** /proc/driver/nvidia/gpus/<pci>/information as the NVIDIA driver writes it. */
+  setNvidiaGpuInformation(pci: string, uuid: string, minor: number, model = 'NVIDIA H100 80GB HBM3'): void {
+    this.writeProc(
+      `driver/nvidia/gpus/${pci}/information`,
+      `Model: \t\t ${model}\nIRQ:   \t\t ${200 + minor}\nGPU UUID: \t ${uuid}\nVideo BIOS: \t 96.00.74.00.0d\nBus Type: \t PCIe\n` +
+        `DMA Size: \t 52 bits\nDMA Mask: \t 0xfffffffffffff\nBus Location: \t ${pci}\nDevice Minor: \t ${minor}\nGPU Excluded:\t No\n`,
+    );
+  }
+
   addNetdev(address: string | null, nd: NetdevSpec): void {
     const dir = address === null ? `devices/virtual/net/${nd.name}` : `${this.devPath(address)}/net/${nd.name}`;
     mkdirSync(join(this.sys, dir), { recursive: true });
@@ -317,6 +348,32 @@ export class FixtureHost {
     }
     const path = this.addPci({ ...spec, extra });
     if (spec.netdev) this.addNetdev(spec.address, spec.netdev);
+    const ib = spec.rdma?.ports?.[0]?.linkLayer === 'InfiniBand';
+    const style =
+      spec.vfStyle !== undefined
+        ? spec.vfStyle
+        : spec.driver === 'mlx5_core'
+          ? ib
+            ? 'mlx5-ib'
+            : 'mlx5-roce'
+          : spec.driver === 'ice'
+            ? 'ice'
+            : spec.driver === 'bnxt_en'
+              ? 'bnxt'
+              : null;
+    if (spec.netdev && style !== null && spec.totalVfs !== undefined) {
+      const nd = join(this.sys, path, 'net', spec.netdev.name);
+      this.#ipLinks.push({
+        ifindex: Number(readFileSync(join(nd, 'ifindex'), 'utf8')),
+        ifname: spec.netdev.name,
+        parentDev: spec.address,
+        style,
+        address: readFileSync(join(nd, 'address'), 'utf8').trim(),
+        mtu: spec.netdev.mtu ?? 9000,
+        vfs: vfs.map((v) => ({ ...v.link })),
+      });
+      this.writeIpLink();
+    }
     if (spec.rdma) this.addRdma(spec.address, spec.rdma);
     const parent = posix.dirname(path);
     vfs.forEach((vf, n) => {
@@ -433,6 +490,11 @@ export interface DgxOptions {
   root?: string;
 }
 
+/** The UUID of the k-th GPU of buildDgxHost. */
+export function dgxGpuUuid(k: number): string {
+  return `GPU-${(0x5a1e0000 + k).toString(16)}-1b2c-3d4e-5f60-${(0x718293a4b5c0 + k).toString(16)}`;
+}
+
 /**
  * A DGX-like node: `rails` ConnectX-7 PFs and `rails` H100 GPUs, one GPU and one NIC under each PCIe switch,
  * two switches per host bridge, NUMA 0 for the first half, NUMA 1 for the second.
@@ -478,6 +540,7 @@ export function buildDgxHost(opts: DgxOptions = {}): FixtureHost {
         iommuGroup: 100 + k,
         link: { speed: '32.0 GT/s PCIe', width: 16 },
       });
+      host.setNvidiaGpuInformation(`0000:${gpuBus}:00.0`, dgxGpuUuid(k), k);
     }
     const pf = `0000:${nicBus}:00.0`;
     const netdev = ll === 'Ethernet' ? `ens${k + 1}f0np0` : `ibp${nicBus}s0`;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildDgxHost } from '../helpers/fixture-host.ts';
+import { buildDgxHost, dgxGpuUuid } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
 import { CATALOGUE_LINTS, normaliseScrape, promtoolCheck } from './exposition-helpers.ts';
 
@@ -23,7 +23,23 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
   host.write(`${host.devPath('0000:1d:00.0')}/current_link_width`, '8');
   const kubelet = await startPodResourcesServer({
     data: {
-      list: { podResources: [{ name: 'trainer-0', namespace: 'ml', containers: [{ name: 'worker', devices: [{ resourceName: 'nvidia.com/rail1_vfs', deviceIds: ['0000:1e:00.4'] }] }] }] },
+      list: {
+        podResources: [
+          {
+            name: 'trainer-0',
+            namespace: 'ml',
+            containers: [
+              {
+                name: 'worker',
+                devices: [
+                  { resourceName: 'nvidia.com/gpu', deviceIds: [dgxGpuUuid(1)] },
+                  { resourceName: 'nvidia.com/rail1_vfs', deviceIds: ['0000:1e:00.4'] },
+                ],
+              },
+            ],
+          },
+        ],
+      },
       allocatable: {
         devices: [
           { resourceName: 'nvidia.com/rail0_vfs', deviceIds: ['0000:16:00.2', '0000:16:00.3', '0000:16:00.4', '0000:16:00.5'] },
@@ -47,7 +63,7 @@ test('golden scrape of `railwatch serve` on a 2-rail fixture host', async (t) =>
 
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--listen', '127.0.0.1:0', '--pod-resources-socket', kubelet.socketPath, '--interval', '3600', '--node-name', 'golden', '--log-level', 'info'],
+    [MAIN, 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--config', configFile, '--listen', '127.0.0.1:0', '--pod-resources-socket', kubelet.socketPath, '--interval', '3600', '--node-name', 'golden', '--log-level', 'info', '--ip-link-json', host.ipLinkFile],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
   );
   t.after(() => child.kill('SIGKILL'));

@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UDEVADM_MONITOR_COMMAND } from '../../agent/watch/uevent.ts';
 import { IP_LINK_SHOW_COMMAND, IP_MONITOR_COMMAND } from '../../agent/watch/netlink.ts';
+import { IP_VF_INFO_COMMAND } from '../../agent/netlink/vf-info.ts';
 import { REPO } from '../reliability/helpers.ts';
 
 /** The allow-list: `file: module.function` for every write-capable fs function and every child_process use. */
@@ -21,6 +22,8 @@ export const ALLOWED = [
   'watch/line-process.js: node:child_process.spawn',
   // `ip -o link show` once at monitor start, fixed argv, no shell
   'watch/netlink.js: node:child_process.execFile',
+  // `ip -j -s -d link show` once per scan (coalesced with scrapes), fixed argv, no shell, timeout and output cap
+  'netlink/vf-info.js: node:child_process.execFile',
 ];
 
 const WATCHED_MODULES = new Set(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'worker_threads', 'node:worker_threads', 'cluster', 'node:cluster']);
@@ -112,6 +115,9 @@ describe('the compiled output against the allow-list', () => {
     const serve = readFileSync(join(dist, 'cli/serve.js'), 'utf8');
     assert.deepEqual([...line.matchAll(/\bspawn\(([^;]*)\);/g)].map((m) => /shell: false/.test(m[1]!)), [true]);
     assert.deepEqual([...netlink.matchAll(/\bexecFile\(([^\n]*)/g)].map((m) => /shell: false/.test(m[1]!)), [true]);
+    const vfInfo = readFileSync(join(dist, 'netlink/vf-info.js'), 'utf8');
+    assert.deepEqual([...vfInfo.matchAll(/\bexecFile\(([^\n]*)/g)].map((m) => /shell: false, timeout, maxBuffer/.test(m[1]!)), [true]);
+    assert.deepEqual(IP_VF_INFO_COMMAND, ['ip', '-j', '-s', '-d', 'link', 'show']);
     assert.deepEqual(IP_MONITOR_COMMAND, ['ip', '-o', 'monitor', 'link']);
     assert.deepEqual(IP_LINK_SHOW_COMMAND, ['ip', '-o', 'link', 'show']);
     assert.deepEqual(UDEVADM_MONITOR_COMMAND, ['udevadm', 'monitor', '--kernel', '--subsystem-match=pci', '--subsystem-match=net', '--subsystem-match=infiniband']);

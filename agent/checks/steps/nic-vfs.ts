@@ -3,6 +3,7 @@
 import { isUserspaceVfDriver } from '../../topology/vf-drivers.ts';
 import type { Pf, Vf } from '../../model.ts';
 import type { CheckResult } from '../types.ts';
+import { VF_ADMIN_CHECKS, vfAdminResults } from './vf-admin.ts';
 import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
 
 const STEP = { step: 5, slug: 'nic-vfs' };
@@ -223,17 +224,25 @@ function vfNetdevsVisible(input: CheckInput, pfs: Judged[]): CheckResult {
 
 function run(input: CheckInput): CheckResult[] {
   const r = resultsFor(STEP);
-  const all = [PF_DRIVER, SRIOV_ENABLED, VFS_DESIRED, VF_FUNCTIONS_PRESENT, VF_DRIVERS_BOUND, VF_NETDEVS_VISIBLE];
+  const all = [PF_DRIVER, SRIOV_ENABLED, VFS_DESIRED, VF_FUNCTIONS_PRESENT, VF_DRIVERS_BOUND, VF_NETDEVS_VISIBLE, ...VF_ADMIN_CHECKS];
   const failed = failedScanner(input, 'pci', 'sriov', 'net');
   if (failed) return all.map((d) => r.skip(d, `the ${failed} scanner failed: PFs and VFs unknown`));
   const pfs = judgedPfs(input);
   if (pfs.length === 0) return all.map((d) => r.skip(d, 'no rails: no RDMA-capable PF and no PF with a desired VF count'));
-  return [pfDriver(pfs), sriovEnabled(pfs), vfsDesired(pfs), vfFunctionsPresent(pfs), vfDriversBound(pfs), vfNetdevsVisible(input, pfs)];
+  return [
+    pfDriver(pfs),
+    sriovEnabled(pfs),
+    vfsDesired(pfs),
+    vfFunctionsPresent(pfs),
+    vfDriversBound(pfs),
+    vfNetdevsVisible(input, pfs),
+    ...vfAdminResults(input, pfs.map((j) => j.pf)),
+  ];
 }
 
 export const nicVfsStep: Step = {
   ...STEP,
   title: 'NIC driver and VFs',
-  checks: [PF_DRIVER, SRIOV_ENABLED, VFS_DESIRED, VF_FUNCTIONS_PRESENT, VF_DRIVERS_BOUND, VF_NETDEVS_VISIBLE],
+  checks: [PF_DRIVER, SRIOV_ENABLED, VFS_DESIRED, VF_FUNCTIONS_PRESENT, VF_DRIVERS_BOUND, VF_NETDEVS_VISIBLE, ...VF_ADMIN_CHECKS],
   run,
 };
