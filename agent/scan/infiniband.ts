@@ -12,6 +12,15 @@ const GID_QUIET = ['ENOENT', 'EINVAL', 'EAGAIN', 'ENODATA'];
 
 /** Every RDMA device of class/infiniband; a cheap rescan reads them as a full scan does (ports and counters move). */
 export function scanInfiniband(ctx: ScanContext): RdmaRecords {
+  const steps = scanInfinibandSteps(ctx);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** scanInfiniband in steps: it yields after each device. */
+export function* scanInfinibandSteps(ctx: ScanContext): Generator<void, RdmaRecords> {
   const r = new Reader(ctx, 'infiniband');
   const listing = collect(ctx, () => r.list(IB));
   const out: RdmaRecords = { listingIssues: listing.issues, devices: [] };
@@ -19,6 +28,7 @@ export function scanInfiniband(ctx: ScanContext): RdmaRecords {
     const got = collect(ctx, () => scanDevice(r, name));
     if (got.value) out.devices.push({ device: got.value, issues: got.issues });
     else out.listingIssues.push(...got.issues);
+    yield;
   }
   out.devices.sort((a, b) => naturalCompare(a.device.name, b.device.name));
   return out;

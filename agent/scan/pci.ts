@@ -140,11 +140,20 @@ function readState(r: Reader, sr: Reader, rec: PciRecord): PciRecord | undefined
 }
 
 export function scanPci(ctx: ScanContext, prev?: PciRecords): PciRecords {
+  const steps = scanPciSteps(ctx, prev);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** scanPci in steps: it yields after each function, so a caller can give the event loop a turn (registry.ts). */
+export function* scanPciSteps(ctx: ScanContext, prev?: PciRecords): Generator<void, PciRecords> {
   const r = new Reader(ctx, 'pci');
   const sr = new Reader(ctx, 'sriov');
   const listing = collect(ctx, () => r.list(DEVICES, []));
   const listed = listing.value ?? [];
-  if (prev !== undefined) return rescanPci(r, sr, prev, listed);
+  if (prev !== undefined) return yield* rescanPci(r, sr, prev, listed);
   const listingIssues = listing.issues;
   const addresses: string[] = [];
   for (const name of listed) {
@@ -193,19 +202,22 @@ export function scanPci(ctx: ScanContext, prev?: PciRecords): PciRecords {
     const state = collect(ctx, () => readState(r, sr, rec));
     if (state.value === undefined) listingIssues.push(...state.issues);
     else functions.push({ ...state.value, stateIssues: state.issues });
+    yield;
   }
   return { listed, listingIssues, functions };
 }
 
-function rescanPci(r: Reader, sr: Reader, prev: PciRecords, listed: string[]): PciRecords {
+function* rescanPci(r: Reader, sr: Reader, prev: PciRecords, listed: string[]): Generator<void, PciRecords> {
   if (!sameList(listed, prev.listed)) throw new StructureChanged('PCI functions changed');
-  const functions = prev.functions.map((rec) => {
+  const functions: PciRecord[] = [];
+  for (const rec of prev.functions) {
     const state = collect(r.ctx, () => readState(r, sr, rec));
     const next = state.value;
     if (next === undefined) throw new StructureChanged(`${rec.fn.address} vanished`);
     if (next.sriov?.numVfs !== rec.sriov?.numVfs) throw new StructureChanged(`sriov_numvfs of ${rec.fn.address} changed`);
     if (!sameList(next.netNames, rec.netNames)) throw new StructureChanged(`netdevs of ${rec.fn.address} changed`);
-    return { ...next, stateIssues: state.issues };
-  });
+    functions.push({ ...next, stateIssues: state.issues });
+    yield;
+  }
   return { listed, listingIssues: prev.listingIssues, functions };
 }

@@ -8,9 +8,9 @@ import { assemble } from './assemble.ts';
 import type { ScanContext } from './context.ts';
 import { scanNvidiaGpus } from './gpu.ts';
 import { scanHost } from './host.ts';
-import { scanInfiniband } from './infiniband.ts';
+import { scanInfiniband, scanInfinibandSteps } from './infiniband.ts';
 import { scanNet } from './net.ts';
-import { scanPci } from './pci.ts';
+import { scanPci, scanPciSteps } from './pci.ts';
 import { StructureChanged, type ScanRecords } from './records.ts';
 
 export interface ScanOptions {
@@ -30,12 +30,26 @@ export interface ScanOptions {
 export interface Scanner {
   name: string;
   run(ctx: ScanContext, out: ScanRecords, prev?: ScanRecords): void;
+  /** The same work in steps (yielding between objects), for a scan that gives the event loop turns. */
+  steps?(ctx: ScanContext, out: ScanRecords, prev?: ScanRecords): Generator<void, void>;
 }
 
 export const SCANNERS: readonly Scanner[] = [
-  { name: 'pci', run: (ctx, out, prev) => void (out.pci = scanPci(ctx, prev?.pci)) },
+  {
+    name: 'pci',
+    run: (ctx, out, prev) => void (out.pci = scanPci(ctx, prev?.pci)),
+    *steps(ctx, out, prev) {
+      out.pci = yield* scanPciSteps(ctx, prev?.pci);
+    },
+  },
   { name: 'net', run: (ctx, out) => void (out.net = scanNet(ctx, out.pci)) },
-  { name: 'infiniband', run: (ctx, out) => void (out.infiniband = scanInfiniband(ctx)) },
+  {
+    name: 'infiniband',
+    run: (ctx, out) => void (out.infiniband = scanInfiniband(ctx)),
+    *steps(ctx, out) {
+      out.infiniband = yield* scanInfinibandSteps(ctx);
+    },
+  },
   { name: 'host', run: (ctx, out, prev) => void (out.host = scanHost(ctx, prev?.host)) },
   { name: 'gpu', run: (ctx, out, prev) => void (out.gpu = scanNvidiaGpus(ctx, prev?.gpu)) },
 ];
@@ -72,6 +86,45 @@ export function runScan(opts: ScanOptions, prev?: ScanRecords): Scan {
   const base = { sysfsRoot: opts.sysfsRoot, procfsRoot: opts.procfsRoot, config: opts.config, takenAtMs, durationMs: 0 };
   const snapshot = assemble(records, opts.identity !== undefined ? { ...base, identity: opts.identity } : base, scanners.map((s) => s.name));
   snapshot.durationMs = performance.now() - started;
+  return { records, snapshot: deepFreeze(snapshot) };
+}
+
+/**
+ * runScan in slices of at most about `sliceMs` of work, giving the event loop a turn (setImmediate) between them, so
+ * a scrape that arrives during a scan waits for one slice, not the scan. `durationMs` is the work, not the waits.
+ */
+export async function runScanYielding(opts: ScanOptions, prev?: ScanRecords, sliceMs = 2): Promise<Scan> {
+  const now = opts.now ?? Date.now;
+  const takenAtMs = now();
+  let busy = 0;
+  let sliceStart = performance.now();
+  const ctx: ScanContext = { sys: new HostFs(opts.sysfsRoot), proc: new HostFs(opts.procfsRoot), issues: [] };
+  const records: ScanRecords = { failed: [] };
+  const scanners = opts.scanners ?? SCANNERS;
+  for (const scanner of scanners) {
+    try {
+      if (scanner.steps === undefined) scanner.run(ctx, records, prev);
+      else {
+        for (const _ of scanner.steps(ctx, records, prev)) {
+          const t = performance.now();
+          if (t - sliceStart < sliceMs) continue;
+          busy += t - sliceStart;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    } catch (err) {
+      if (err instanceof StructureChanged) throw err;
+      records.failed.push({ scanner: scanner.name, message: (err as Error).message });
+    }
+  }
+  busy += performance.now() - sliceStart;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  sliceStart = performance.now();
+  deepFreeze(records);
+  const base = { sysfsRoot: opts.sysfsRoot, procfsRoot: opts.procfsRoot, config: opts.config, takenAtMs, durationMs: 0 };
+  const snapshot = assemble(records, opts.identity !== undefined ? { ...base, identity: opts.identity } : base, scanners.map((s) => s.name));
+  snapshot.durationMs = busy + (performance.now() - sliceStart);
   return { records, snapshot: deepFreeze(snapshot) };
 }
 

@@ -6,7 +6,7 @@
 // listed or gone, a different sriov_numvfs, a PF netdev appearing in its `net/` directory) runs a full scan. The
 // PCI listing is compared raw, skipped entries included, so an entry the full scan skips does not force a full
 // scan every time.
-import { runScan, type Scan, type ScanOptions } from './registry.ts';
+import { runScan, runScanYielding, type Scan, type ScanOptions } from './registry.ts';
 import { StructureChanged } from './records.ts';
 
 export interface RescanResult extends Scan {
@@ -26,6 +26,20 @@ export function rescanNode(prev: Scan | undefined, opts: ScanOptions): RescanRes
     return { ...runScan(opts, prev.records), mode: 'cheap' };
   } catch (err) {
     if (err instanceof StructureChanged) return fullScan(opts, err.message);
+    throw err;
+  }
+}
+
+/** rescanNode with the scan in slices that give the event loop turns (runScanYielding); `full` forces a full scan. */
+export async function rescanNodeYielding(prev: Scan | undefined, opts: ScanOptions, full?: string): Promise<RescanResult> {
+  const fullOf = async (reason: string): Promise<RescanResult> => ({ ...(await runScanYielding(opts)), mode: 'full', reason });
+  if (full !== undefined) return fullOf(full);
+  if (prev === undefined) return fullOf('first scan');
+  if (prev.records.failed.length > 0) return fullOf('previous scan incomplete');
+  try {
+    return { ...(await runScanYielding(opts, prev.records)), mode: 'cheap' };
+  } catch (err) {
+    if (err instanceof StructureChanged) return fullOf(err.message);
     throw err;
   }
 }

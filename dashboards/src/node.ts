@@ -10,6 +10,7 @@ import {
   NODE,
   PORT_ERROR_COUNTERS,
   RAIL,
+  TARGET,
   TRANSPORT_ERROR_COUNTERS,
   oneOf,
   organize,
@@ -44,6 +45,11 @@ function timeseries(title: string, description: string, unit: string, specs: Que
 function railRate(metric: string, counters?: readonly string[], by = 'rail'): string {
   const selector = counters === undefined ? NODE : `${NODE}, stat=~"${oneOf(counters)}"`;
   return `sum by (${by}) (\n  ${withRail(`rate(${metric}{${selector}}[$__rate_interval])`)}\n)`;
+}
+
+/** Per pod and rail rate of a per-VF counter, joined to the pod holding the VF through railwatch_vf_info. */
+function vfPodRate(metric: string): string {
+  return `sum by (namespace, pod, rail) (\n  rate(${metric}{${NODE}, ${RAIL}}[$__rate_interval])\n  * on (${TARGET}, pf, vf) group_left (namespace, pod)\n  railwatch_vf_info{${NODE}, ${RAIL}, pod!=""}\n)`;
 }
 
 const STATUS_TEXT = valueText({
@@ -84,6 +90,15 @@ export function buildNodeDashboard(): Dashboard {
         legend: 'rail {{rail}} link rate',
       },
     ]),
+    timeseries(
+      'VF traffic per pod',
+      'Bytes received and transmitted by the VFs each pod holds (IFLA_VF_STATS, read at scrape time), per rail, bits per second. VFs of PF drivers without VF statistics (bnxt_en) have none.',
+      'bps',
+      [
+        { expr: `${vfPodRate('railwatch_vf_receive_bytes_total')} * 8`, legend: '{{namespace}}/{{pod}} rail {{rail}} rx' },
+        { expr: `${vfPodRate('railwatch_vf_transmit_bytes_total')} * 8`, legend: '{{namespace}}/{{pod}} rail {{rail}} tx' },
+      ],
+    ),
     timeseries('Packets per rail', 'RDMA port packets transmitted and received per second.', 'pps', [
       { expr: railRate('railwatch_rdma_port_transmit_packets_total'), legend: 'rail {{rail}} tx' },
       { expr: railRate('railwatch_rdma_port_receive_packets_total'), legend: 'rail {{rail}} rx' },

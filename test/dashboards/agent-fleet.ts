@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../../agent/cli/serve.ts';
 import { validateConfig } from '../../agent/config/config.ts';
 import { kubeConfigForServer, startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.ts';
-import { buildDgxHost, type FixtureHost } from '../helpers/fixture-host.ts';
+import { createFileVfInfoSource } from '../../agent/netlink/vf-info.ts';
+import { buildDgxHost, dgxGpuUuid, type FixtureHost } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer, type PodResourcesTestServer } from '../helpers/pod-resources-server.ts';
 import { testAgentOptions } from '../helpers/agent.ts';
 import { networksList, networkStatus, NETWORK_STATUS, NETWORKS, railNad } from '../attach/fixtures.ts';
@@ -46,7 +47,15 @@ export async function startAgentFleet(names: readonly string[]): Promise<AgentFl
           podResources: [2, 3].map((n) => ({
             name: `trainer-${i}-${n}`,
             namespace: 'ml',
-            containers: [{ name: 'main', devices: pfs.map((pf, k) => ({ resourceName: resource(k), deviceIds: [host.vfAddress(pf, n)] })) }],
+            containers: [
+              {
+                name: 'main',
+                devices: [
+                  { resourceName: 'nvidia.com/gpu', deviceIds: [dgxGpuUuid(n - 2)] },
+                  ...pfs.map((pf, k) => ({ resourceName: resource(k), deviceIds: [host.vfAddress(pf, n)] })),
+                ],
+              },
+            ],
           })),
         },
         allocatable: {
@@ -74,6 +83,7 @@ export async function startAgentFleet(names: readonly string[]): Promise<AgentFl
       testAgentOptions(host, {
         config,
         podResourcesSocket: kubelet.socketPath,
+        vfInfo: createFileVfInfoSource(host.ipLinkFile),
         nodeName: node,
         noKube: false,
         kube: { loadConfig: () => kubeConfigForServer(api.url, tokenFile), backoff: { initialMs: 50, maxMs: 500 } },
@@ -89,6 +99,12 @@ export async function startAgentFleet(names: readonly string[]): Promise<AgentFl
         for (const c of GROWING) n.host.replace(`class/infiniband/${dev}/ports/1/counters/${c}`, String(1_000_000 + tick * 12_345));
         for (const c of GROWING_HW) n.host.replace(`class/infiniband/${dev}/ports/1/hw_counters/${c}`, String(1_000 + tick * 321));
       }
+      // the VFs in pods move traffic
+      for (const pf of ['ens1f0np0', 'ens2f0np0']) {
+        const link = n.host.ipLink(pf);
+        for (const vf of [2, 3]) link.vfs[vf] = { stats: { rxBytes: BigInt(1_000_000 + tick * 54_321), txBytes: BigInt(2_000_000 + tick * 43_210) } };
+      }
+      n.host.writeIpLink();
     }
   }, 400);
   return {

@@ -263,7 +263,9 @@ export class FixtureHost {
   /** Rewrites ip-link.json from the recorded links (lo first, then by ifindex, as the kernel dumps them). */
   writeIpLink(): void {
     const links = [...this.#ipLinks].sort((a, b) => a.ifindex - b.ifindex);
-    writeFileSync(this.ipLinkFile, ipLinkJson([LOOPBACK_ENTRY, ...links.map((l) => ipLinkEntry(l))]));
+    // atomically, as a reader may be reading it
+    writeFileSync(`${this.ipLinkFile}.tmp`, ipLinkJson([LOOPBACK_ENTRY, ...links.map((l) => ipLinkEntry(l))]));
+    renameSync(`${this.ipLinkFile}.tmp`, this.ipLinkFile);
   }
 
   /** The recorded VF list of the PF netdev `ifname` (edit it, then writeIpLink()). */

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkfifoSync } from './fifo.ts';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScan, scanNode, snapshotToJson } from '../../agent/scan/registry.ts';
+import { runScan, runScanYielding, scanNode, snapshotToJson } from '../../agent/scan/registry.ts';
 import { viewOf } from '../helpers/view.ts';
-import { rescanNode } from '../../agent/scan/rescan.ts';
+import { rescanNode, rescanNodeYielding } from '../../agent/scan/rescan.ts';
 import type { NodeSnapshot } from '../../agent/model.ts';
 import { buildBroadcomHost, buildDgxHost, buildE810Host, FixtureHost, loadCaptureFile, MLX5_COUNTERS } from '../helpers/fixture-host.ts';
 
@@ -320,4 +320,25 @@ test('PCIe degradation: an idle GPU at low speed is not degraded, a narrower lin
     ['0000:16:00.0', true],
     ['0000:1e:00.0', false],
   ]);
+});
+
+test('the yielding scan gives the event loop turns and equals the synchronous scan', async (t) => {
+  const host = buildDgxHost({ rails: 2, vfsPerPf: 8 });
+  t.after(() => host.cleanup());
+  const opts = { sysfsRoot: host.sys, procfsRoot: host.proc, config: { rails: {} }, now: () => 1 };
+  let turns = 0;
+  let done = false;
+  const spin = () => {
+    turns++;
+    if (!done) setImmediate(spin);
+  };
+  setImmediate(spin);
+  // a slice of 0 ms: a turn after every PCI function and RDMA device
+  const yielded = await runScanYielding(opts, undefined, 0);
+  done = true;
+  const strip = (s: NodeSnapshot) => JSON.parse(snapshotToJson({ ...s, durationMs: 0 }));
+  assert.deepEqual(strip(yielded.snapshot), strip(scanNode(opts)));
+  assert.ok(turns > yielded.snapshot.pci.length / 2, `${turns} event loop turns during the scan`);
+  const cheap = await rescanNodeYielding(yielded, opts);
+  assert.deepEqual([cheap.mode, strip(cheap.snapshot)], ['cheap', strip(yielded.snapshot)]);
 });
