@@ -82,10 +82,11 @@ async function runInventory(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
   const sysfsRoot = args.values['sysfs'] ?? '/sys';
-  const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot);
+  const procfsRoot = args.values['procfs'] ?? '/proc';
+  const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot, procfsRoot);
   const snapshot = scanNode({
     sysfsRoot,
-    procfsRoot: args.values['procfs'] ?? '/proc',
+    procfsRoot,
     config,
     ...(identity ? { identity } : {}),
   });

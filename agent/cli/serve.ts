@@ -19,6 +19,7 @@ import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
 import { createVfCounterSource } from '../netlink/vf-metrics.ts';
+import { UNSUPPORTED } from '../scan/infiniband.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { rescanNodeYielding } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -132,14 +133,24 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     ...(opts.attach ? { tuning: opts.attach } : {}),
   });
 
+  // counter files the driver reported as unsupported in the previous scan: counted again only after a change of state
+  let unsupported = new Set<string>();
+
   function recordIssues(snapshot: NodeSnapshot): void {
+    const nowUnsupported = new Set<string>();
     for (const issue of snapshot.issues) {
-      bump(state.scanErrorsTotal, issue.scanner);
       const key = `${issue.scanner}:${issue.path}:${issue.code}`;
+      if (issue.code === UNSUPPORTED) {
+        nowUnsupported.add(key);
+        if (unsupported.has(key)) continue;
+      }
+      bump(state.scanErrorsTotal, issue.scanner);
       if (loggedIssues.has(key) || loggedIssues.size >= MAX_LOGGED_ISSUES) continue;
       loggedIssues.add(key);
       log.warn('skipped an unreadable attribute', { scanner: issue.scanner, path: issue.path, code: issue.code, detail: issue.detail });
     }
+    // a failed scan may not have reached the counter files: their state is unchanged, not cleared
+    if (snapshot.failedScanners.length === 0) unsupported = nowUnsupported;
   }
 
   async function refreshAllocation(): Promise<void> {
