@@ -9,6 +9,7 @@ import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
 import { rootIdentity } from '../host-identity.ts';
 import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { startAttachments, type AttachmentsOptions } from '../attach/agent.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
@@ -60,6 +61,8 @@ export interface ServeOptions {
   vfInfo?: VfInfoSource;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
   kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
+  /** Overrides for the pod and NAD reads (tests, benchmarks): retry schedule, NAD cache age. */
+  attach?: AttachmentsOptions['tuning'];
 }
 
 export interface RunningAgent {
@@ -121,6 +124,15 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     mode: kubeMode,
     heartbeatMs: config.conditionHeartbeatSeconds * 1000,
     ...opts.kube,
+  });
+  const attachments = startAttachments({
+    mode: kubeMode,
+    counters: state.kubeRequests,
+    log,
+    onChange: () => loop.trigger('attachments'),
+    ...(opts.kube?.loadConfig ? { loadConfig: opts.kube.loadConfig } : {}),
+    ...(opts.kube?.requestTimeoutMs ? { requestTimeoutMs: opts.kube.requestTimeoutMs } : {}),
+    ...(opts.attach ? { tuning: opts.attach } : {}),
   });
 
   // counter files the driver reported as unsupported in the previous scan: counted again only after a change of state
@@ -193,18 +205,23 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // what the scan's read skipped counts as scan errors; the scrapes' skips count in railwatch_scrape_read_errors_total
       recordVfIssues(vfReading);
       const view = derive(snapshot, state.allocation, probes, config, vfReading);
-      const checks = runChecks(view);
+      const attached = attachments.observe(view);
+      const checks = runChecks({ ...view, attachments: attached });
       state.vfInfo = vfReading;
       lastScan = res;
       state.snapshot = snapshot;
       state.view = view;
+      state.attachments = attached;
       state.checks = checks;
       state.config = config;
       // the structural part of /metrics is rendered now, not by the first scrape after the scan
       renderer.prepare(state);
       bump(state.scansTotal, trigger);
       const obs = observation(view, checks);
-      sync.update(kubeDesired(prevObs, obs, config, log));
+      const desired = kubeDesired(prevObs, obs, config, log);
+      // Pod events: step 11's problems, and RailMisaligned from the GPU/VF alignment of each pod (view.pods)
+      const alignment = (view.pods ?? []).map((p) => ({ namespace: p.namespace, pod: p.pod, aligned: p.aligned, message: p.misaligned.join('; ') }));
+      sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached, alignment)] });
       prevObs = obs;
     }
     const w = waiters;
@@ -295,6 +312,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
         http.close(),
         loop.stop(),
         sync.stop(),
+        attachments.stop(),
         link?.stop(),
         uevent?.stop(),
         ...closables.map((c) => c.close()),
