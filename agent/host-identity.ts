@@ -1,14 +1,18 @@
-// Host identity, gathered once at start-up and never on the scan path: from systeminformation for the one-shot
-// commands (loaded only then: its ~40 modules cost resident memory for the life of the process), and for `serve`
-// from the files alone (DMI from the host sysfs, the CPU from the host procfs), which is what systeminformation
-// reads on Linux anyway.
-// Only answers that are true of the host when running in a container are kept: DMI system and BIOS data (read
-// from the shared /sys/class/dmi), the CPU (from /proc/cpuinfo) and the kernel release (uname is the host's).
+// Host identity: DMI system and BIOS data, the CPU and the kernel release, gathered once at start-up and never on
+// the scan path. Every fact comes from the roots railwatch was given: `<sysfs>/class/dmi/id`, `<procfs>/cpuinfo` and
+// `<procfs>/sys/kernel/osrelease`. Only when the roots are the real host's own (`/sys` and `/proc`) is
+// systeminformation asked as well (it reads this machine, never a root, and runs dmidecode); it is imported
+// lazily there, so `serve` on `/host/sys` and every `--sysfs DIR` run never load it.
 // The OS distribution is NOT kept: inside a container it describes the container image.
 import { release } from 'node:os';
+import { posix } from 'node:path';
 import type { HostIdentity } from './model.ts';
 import type { Logger } from './log.ts';
+import { parseCpuinfoIdentity } from './parse/values.ts';
 import { HostFs } from './sysfs/host-fs.ts';
+
+/** Largest /proc/cpuinfo read for the identity (about 1,300 logical CPUs); a longer one gives no CPU count. */
+const MAX_CPUINFO_BYTES = 2 * 1024 * 1024;
 
 function clean(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
@@ -17,7 +21,13 @@ function clean(v: unknown): string | undefined {
   return t;
 }
 
-/** DMI identity straight from the host's sysfs (`class/dmi/id`), the fallback when systeminformation cannot see it. */
+/** True when the roots are this machine's own `/sys` and `/proc`: the only case systeminformation describes. */
+export function isOwnHost(sysfsRoot: string, procfsRoot: string): boolean {
+  const norm = (p: string) => posix.normalize(p).replace(/\/+$/, '') || '/';
+  return norm(sysfsRoot) === '/sys' && norm(procfsRoot) === '/proc';
+}
+
+/** DMI identity straight from a sysfs root (`class/dmi/id`). */
 export function dmiIdentity(sysfsRoot: string): Pick<HostIdentity, 'systemVendor' | 'systemModel' | 'biosVendor' | 'biosVersion'> {
   const fs = new HostFs(sysfsRoot);
   const read = (f: string) => {
@@ -36,40 +46,36 @@ export function dmiIdentity(sysfsRoot: string): Pick<HostIdentity, 'systemVendor
   return out;
 }
 
-/** The CPU from `/proc/cpuinfo`: the first `model name` and the count of logical CPUs (`processor` entries). */
-export function cpuIdentity(procfsRoot: string): Pick<HostIdentity, 'cpuBrand' | 'cpuCores'> {
-  const r = new HostFs(procfsRoot).read('cpuinfo');
-  const out: Pick<HostIdentity, 'cpuBrand' | 'cpuCores'> = {};
-  if (!r.ok) return out;
-  const brand = clean(/^model name\s*:\s*(.*)$/m.exec(r.value)?.[1]);
-  if (brand !== undefined) out.cpuBrand = brand;
-  const cores = r.value.match(/^processor\s*:/gm)?.length ?? 0;
-  if (cores > 0) out.cpuCores = cores;
-  return out;
-}
-
-/** Host identity from the host's files only (no systeminformation): what `serve` keeps. */
-export function fileIdentity(sysfsRoot: string, procfsRoot: string): HostIdentity {
-  const id: HostIdentity = { kernel: release(), ...dmiIdentity(sysfsRoot), ...cpuIdentity(procfsRoot) };
-  for (const k of Object.keys(id) as (keyof HostIdentity)[]) if (id[k] === undefined) delete id[k];
+/** The identity a pair of roots holds: DMI from the sysfs, kernel release and CPU from the procfs. */
+export function rootIdentity(sysfsRoot: string, procfsRoot: string): HostIdentity {
+  const id: HostIdentity = dmiIdentity(sysfsRoot);
+  const proc = new HostFs(procfsRoot);
+  const rel = proc.read('sys/kernel/osrelease');
+  const kernel = rel.ok ? clean(rel.value) : undefined;
+  if (kernel !== undefined) id.kernel = kernel;
+  const cpuinfo = proc.readBytes('cpuinfo', MAX_CPUINFO_BYTES);
+  if (cpuinfo.ok) {
+    const cpu = parseCpuinfoIdentity(cpuinfo.value.toString('utf8'));
+    if (cpu.brand !== undefined) id.cpuBrand = cpu.brand;
+    // a cpuinfo that filled the whole buffer was cut: its count would be too low
+    if (cpu.logicalCpus !== undefined && cpuinfo.value.length < MAX_CPUINFO_BYTES) id.cpuCores = cpu.logicalCpus;
+  }
   return id;
 }
 
-export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeoutMs = 5000): Promise<HostIdentity> {
-  const id: HostIdentity = { kernel: release() };
+/** What systeminformation says of this machine; undefined on a timeout or an error (logged). */
+async function systemInformation(log: Logger, timeoutMs: number): Promise<HostIdentity | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
     timer.unref();
   });
-  // the lookup fills its own object, copied only when it wins the race: a late answer never touches `id`
-  const found: HostIdentity = {};
   const work = (async () => {
     const { default: si } = await import('systeminformation');
     const [system, bios, cpu] = await Promise.all([si.system(), si.bios(), si.cpu()]);
-    const id = found;
+    const id: HostIdentity = {};
     // In a container systeminformation reports the model as "Docker Container" and no vendor: that describes
-    // the container, so it is dropped and the DMI fallback below (read from the host sysfs root) is used.
+    // the container, so it is dropped and the DMI data of the sysfs root is used.
     const containerised = /docker|container|lxc|kubepods/i.test(system.model ?? '') || system.virtualHost === 'Docker';
     const vendor = containerised ? undefined : clean(system.manufacturer);
     if (vendor !== undefined) id.systemVendor = vendor;
@@ -82,23 +88,35 @@ export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', timeou
     const brand = clean([cpu.manufacturer, cpu.brand].filter(Boolean).join(' '));
     if (brand !== undefined) id.cpuBrand = brand;
     if (Number.isInteger(cpu.cores) && cpu.cores > 0) id.cpuCores = cpu.cores;
-    return 'done' as const;
+    return id;
   })();
   try {
+    // the lookup fills its own object, used only when it wins the race: a late answer changes nothing
     const res = await Promise.race([work, timeout]);
-    if (res === 'timeout') log.warn('host identity lookup timed out', { timeoutMs });
-    else Object.assign(id, found);
+    if (res !== 'timeout') return res;
+    log.warn('host identity lookup timed out', { timeoutMs });
+    work.catch(() => undefined);
   } catch (err) {
     log.warn('host identity lookup failed', { err });
-    work.catch(() => undefined);
   } finally {
     if (timer) clearTimeout(timer);
   }
-  const dmi = dmiIdentity(sysfsRoot);
-  id.systemVendor ??= dmi.systemVendor;
-  id.systemModel ??= dmi.systemModel;
-  id.biosVendor ??= dmi.biosVendor;
-  id.biosVersion ??= dmi.biosVersion;
+  return undefined;
+}
+
+/**
+ * The host identity of the roots. The roots' own files come first; on the own host (`/sys`, `/proc`) systeminformation
+ * fills the gaps (dmidecode when class/dmi/id is unreadable, a CPU without `model name`); on any other roots (a
+ * DaemonSet's `/host/sys`, a captured tree) only the roots speak.
+ */
+export async function gatherHostIdentity(log: Logger, sysfsRoot = '/sys', procfsRoot = '/proc', timeoutMs = 5000): Promise<HostIdentity> {
+  const fromRoots = rootIdentity(sysfsRoot, procfsRoot);
+  let id: HostIdentity = fromRoots;
+  if (isOwnHost(sysfsRoot, procfsRoot)) {
+    const si = await systemInformation(log, timeoutMs);
+    id = { ...si, ...fromRoots };
+    id.kernel ??= release();
+  }
   for (const k of Object.keys(id) as (keyof HostIdentity)[]) if (id[k] === undefined) delete id[k];
   return id;
 }

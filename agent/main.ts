@@ -76,12 +76,13 @@ async function runInventory(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: logLevelOf(args.values['log-level'] ?? 'warn') });
   const config = loadConfig(args.values['config']);
   const sysfsRoot = args.values['sysfs'] ?? '/sys';
+  const procfsRoot = args.values['procfs'] ?? '/proc';
   checkSysfsRoot(sysfsRoot);
-  checkProcfsRoot(args.values['procfs'] ?? '/proc');
-  const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot);
+  checkProcfsRoot(procfsRoot);
+  const identity = args.bools.has('no-identity') ? undefined : await gatherHostIdentity(log, sysfsRoot, procfsRoot);
   const snapshot = scanNode({
     sysfsRoot,
-    procfsRoot: args.values['procfs'] ?? '/proc',
+    procfsRoot,
     config,
     ...(identity ? { identity } : {}),
   });

@@ -8,7 +8,10 @@ export interface ScanIssue {
   scanner: string;
   /** Path relative to the sysfs or procfs root, e.g. `bus/pci/devices/0000:3b:00.0/numa_node`. */
   path: string;
-  /** errno code (ENOENT, EACCES, EINVAL, ELOOP, ...) or PARSE for a value that did not parse. */
+  /**
+   * errno code (ENOENT, EACCES, EINVAL, ELOOP, ...), PARSE for a value that did not parse, or UNSUPPORTED for a counter
+   * the driver reports as not available (`N/A (no PMA)`, EOPNOTSUPP).
+   */
   code: string;
   detail?: string;
 }
@@ -135,6 +138,12 @@ export interface RdmaPort {
   counters: Record<string, bigint>;
   /** Every readable file in `hw_counters/` (including `lifespan`), by file name. */
   hwCounters: Record<string, bigint>;
+  /**
+   * Every readable file in `counters_ext/` (mlx4; kernels before 4.5: the 64-bit `port_xmit_data_64` and
+   * `port_rcv_data_64` in 4-octet words, `port_{xmit,rcv}_packets_64`, `port_{unicast,multicast}_{xmit,rcv}_packets`),
+   * by file name; absent when the port has no such directory.
+   */
+  countersExt?: Record<string, bigint>;
 }
 
 /** /sys/class/infiniband/<dev> */
@@ -198,9 +207,16 @@ export interface HostFacts {
     groups: number;
     /** Count of groups per `type` (DMA, DMA-FQ, identity). */
     groupTypes: Record<string, number>;
+    /** Set when /sys/class/iommu does not exist (a kernel without IOMMU support, or a tree that left it out). */
+    unitsUnlisted?: 'missing';
+    /**
+     * Set when /sys/kernel/iommu_groups was not listed: `missing` (the kernel has no IOMMU support) or
+     * `no-kernel-dir` (the root has no `kernel/` at all, as in a captured tree: the group count is unknown).
+     */
+    groupsUnlisted?: 'missing' | 'no-kernel-dir';
   };
   hugepages: HugepagePool[];
-  /** Selected modules under /sys/module. */
+  /** Selected modules under /sys/module; empty (every module unknown) when the root has no `module/` directory. */
   modules: Record<string, ModuleState>;
   /** /sys/class/infiniband_verbs/abi_version */
   verbsAbiVersion?: number;
@@ -268,7 +284,10 @@ export interface NodeSnapshot {
   pfs: Pf[];
   netdevs: Netdev[];
   rdmaDevices: RdmaDevice[];
+  /** Compute GPUs (scan/gpu.ts classifyGpu): what rails are counted against. */
   gpus: Gpu[];
+  /** Display graphics of the GPU vendors (Intel integrated, AMD Radeon): listed, not counted as GPUs. */
+  displayGpus: Gpu[];
   rails: Rail[];
   topology: Topology;
   host: HostFacts;

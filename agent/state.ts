@@ -1,6 +1,7 @@
 // The agent's live state: the latest snapshot and everything derived from it, shared by the HTTP server,
 // the Kubernetes reconciler and the rescan loop. Replaced, never mutated in place (except the counters).
 import type { Config } from './config/config.ts';
+import type { AttachmentView } from './attach/judge.ts';
 import type { CheckReport } from './checks/types.ts';
 import type { NodeSnapshot } from './model.ts';
 import type { VfInfoReading } from './netlink/vf-info.ts';
@@ -25,6 +26,8 @@ export interface AgentState {
   /** The facts derived once from snapshot, allocation, probes and config; set with the snapshot. */
   view?: NodeView;
   checks?: CheckReport;
+  /** Pods holding VFs and their attachments (step 11), from the latest scan. */
+  attachments?: AttachmentView;
   /** The PFs' netlink VF lists read with the latest scan (admin settings); counters are re-read at scrape time. */
   vfInfo?: VfInfoReading;
   /** Cumulative skipped attributes per scanner since start. */

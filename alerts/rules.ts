@@ -247,6 +247,33 @@ export const alertGroups: AlertGroup[] = [
       },
     ],
   },
+  {
+    name: 'railwatch-pods',
+    rules: [
+      {
+        alert: 'RailwatchVFAllocatedNotAttached',
+        expr: 'railwatch_pod_vfs_not_attached > 0',
+        for: '10m',
+        severity: 'warning',
+        summary: 'Pod {{ $labels.namespace }}/{{ $labels.pod }} holds VFs that are not attached',
+        description:
+          'The kubelet allocated {{ $value }} VF(s) on node {{ $labels.node }} to pod {{ $labels.namespace }}/{{ $labels.pod }} ' +
+          'that are not in its k8s.v1.cni.cncf.io/network-status: the pod got the resource but not the interface, and ' +
+          'no other pod can use those VFs until it ends.',
+      },
+      {
+        alert: 'RailwatchPodRailMisaligned',
+        expr: 'railwatch_pod_rail_aligned == 0',
+        for: '10m',
+        severity: 'warning',
+        summary: 'Pod {{ $labels.namespace }}/{{ $labels.pod }} has GPUs and VFs on different rails',
+        description:
+          'Pod {{ $labels.namespace }}/{{ $labels.pod }} on node {{ $labels.node }} holds a GPU whose rail has none of ' +
+          'its VFs, or a VF whose rail has none of its GPUs: its GPU traffic crosses PCIe switches or sockets to reach ' +
+          'the NIC instead of the one next to it.',
+      },
+    ],
+  },
 ];
 
 /** The runbook anchor of an alert: GitHub's slug of the heading `## <alert>` in docs/alerts.md. */

@@ -1,7 +1,10 @@
 // Fleet simulation: 1,000 railwatch reconcilers (one per fake node) in one process against one fake API server
 // (test/helpers/fake-apiserver.ts). Checks that the steady state makes 0 writes and that a change on one node
-// makes exactly 1 label patch for that node, and reports requests per node per hour.
-//   node bench/fleet.ts [--nodes 1000] [--window 10]
+// makes exactly 1 label patch for that node, and reports requests per node per hour. Then pod attachments: each
+// node's agent reads the pods the kubelet says hold its VFs (--pods per node, starting at once) and the NADs they
+// name (8 rails): expected reads = one pod GET per pod start + the NAD cache misses (8 per node), and 0 requests in
+// steady state; then one pod per node is replaced (1 pod GET each, NADs still cached).
+//   node bench/fleet.ts [--nodes 1000] [--window 10] [--pods 10]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +15,10 @@ import { derive } from '../agent/view/derive.ts';
 import { createKubeSync, type KubeDesired, type KubeSync } from '../agent/kube/reconciler.ts';
 import { silentLogger } from '../agent/log.ts';
 import { scanNode } from '../agent/scan/registry.ts';
+import { createAttachmentFetcher, type AttachmentFetcher, type PodKey } from '../agent/attach/fetcher.ts';
+import { judgePod } from '../agent/attach/judge.ts';
+import { createKubeClient } from '../agent/kube/client.ts';
+import { networksList, networkStatus, NETWORK_STATUS, NETWORKS, railNad } from '../test/attach/fixtures.ts';
 import { kubeConfigForServer, startFakeApiServer } from '../test/helpers/fake-apiserver.ts';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 
@@ -24,6 +31,8 @@ function flag(name: string, def: number): number {
 
 const NODES = flag('nodes', 1000);
 const WINDOW_S = flag('window', 10);
+const PODS = flag('pods', 10);
+const RAILS = 8;
 const SCAN_INTERVAL_S = 1; // updates during the window come this often (a 10 s interval in production: fewer)
 const WATCH_TIMEOUT = { min: 300, max: 600 };
 
@@ -108,6 +117,47 @@ async function main(): Promise<void> {
     c = between(mark.reqs);
     rows.push({ phase: 'label deleted on 10 nodes', seconds: (performance.now() - t) / 1000, reads: c.reads, watches: c.watches, writes: c.writes.length, note: c.writes.length === 10 ? 'OK: 10 patches, 0 reads' : 'FAIL' });
 
+    // 5. pod attachments: PODS pods per node start at once, each holding one VF of every rail
+    for (let r = 0; r < RAILS; r++) server.addNad(railNad('ml', r));
+    const podsOf = (node: number, gen = 0): PodKey[] => Array.from({ length: PODS }, (_, p) => ({ namespace: 'ml', name: `job-${node}-${p}${gen > 0 && p === 0 ? `-r${gen}` : ''}` }));
+    const vfsOf = (node: number, p: number) => Array.from({ length: RAILS }, (_, r) => ({ rail: r, pci: `0000:${(0x10 + r * 0x10).toString(16)}:${String(p + 1).padStart(2, '0')}.${node % 8}` }));
+    const addPods = (node: number, keys: PodKey[]) => {
+      for (const [p, k] of keys.entries()) server.addPod({ namespace: k.namespace, name: k.name, nodeName: names[node]!, annotations: { [NETWORKS]: networksList([...Array(RAILS).keys()]), [NETWORK_STATUS]: networkStatus('ml', vfsOf(node, p)) } });
+    };
+    for (let n = 0; n < NODES; n++) addPods(n, podsOf(n));
+    const attachCounters = new Map<string, number>();
+    const fetchers: AttachmentFetcher[] = names.map(() =>
+      createAttachmentFetcher({ client: createKubeClient({ loadConfig: () => kubeConfigForServer(server.url, tokenFile), counters: attachCounters }), log: silentLogger }),
+    );
+    const podGets = () => server.counts.get('GET pods') ?? 0;
+    const nadGets = () => server.counts.get('GET nads') ?? 0;
+    const attachRows: { phase: string; seconds: number; podGets: number; nadGets: number; other: number; expected: string; ok: boolean }[] = [];
+    const measure = async (phase: string, expectPods: number, expectNads: number, act: () => void) => {
+      const [p0, n0, r0] = [podGets(), nadGets(), server.requests.length];
+      const t0 = performance.now();
+      act();
+      await Promise.all(fetchers.map((f) => f.idle()));
+      await Promise.all(syncs.map((s) => s.settled()));
+      const [dp, dn] = [podGets() - p0, nadGets() - n0];
+      const other = server.requests.length - r0 - dp - dn;
+      attachRows.push({ phase, seconds: (performance.now() - t0) / 1000, podGets: dp, nadGets: dn, other, expected: `${expectPods} + ${expectNads}`, ok: dp === expectPods && dn === expectNads && other === 0 });
+    };
+    await measure(`${PODS} pods/node start`, NODES * PODS, NODES * RAILS, () => fetchers.forEach((f, n) => f.sync(podsOf(n))));
+    let attachedOk = 0;
+    for (const [n, f] of fetchers.entries()) {
+      for (const [p, k] of podsOf(n).entries()) {
+        const vfs = vfsOf(n, p).map((v) => ({ pci: v.pci, rail: v.rail, pf: `pf${v.rail}`, resourceName: `nvidia.com/rail${v.rail}` }));
+        const rep = judgePod({ namespace: k.namespace, name: k.name, vfs, pod: f.pod(k.namespace, k.name), nad: (ns, name) => f.nad(ns, name) });
+        if (rep.state === 'judged' && rep.problems.length === 0 && rep.interfaces.length === RAILS) attachedOk++;
+      }
+    }
+    await measure(`steady (${WINDOW_S} syncs)`, 0, 0, () => {
+      for (let i = 0; i < WINDOW_S; i++) fetchers.forEach((f, n) => f.sync(podsOf(n)));
+    });
+    for (let n = 0; n < NODES; n++) addPods(n, podsOf(n, 1).slice(0, 1));
+    await measure('1 pod/node replaced', NODES, 0, () => fetchers.forEach((f, n) => f.sync(podsOf(n, 1))));
+    fetchers.forEach((f) => f.stop());
+
     const watchesPerHour = 3600 / ((WATCH_TIMEOUT.min + WATCH_TIMEOUT.max) / 2);
     console.log(`railwatch fleet simulation: ${NODES} nodes, one process, one fake API server (${process.version})\n`);
     console.log('phase                      seconds    reads  watches   writes  result');
@@ -120,7 +170,16 @@ async function main(): Promise<void> {
     console.log(`  total                  ${(steadyReadsPerNodeHour + watchesPerHour).toFixed(2)}   -> fleet of ${NODES}: ${((steadyReadsPerNodeHour + watchesPerHour) * NODES).toFixed(0)} requests/h`);
     const counts = [...counters.entries()].sort().map(([k, v]) => `${k.replace('\t', ' ')}=${v}`);
     console.log(`\nrailwatch_kube_requests_total over the run: ${counts.join(', ')}`);
-    if (rows.some((r) => r.note.startsWith('FAIL'))) process.exitCode = 1;
+    console.log(`\npod attachments: ${NODES} nodes x ${PODS} pods, ${RAILS} rails (one NAD each); expected = pod GETs + NAD GETs`);
+    console.log('phase                      seconds  pod GETs  NAD GETs  other  expected        result');
+    for (const r of attachRows) {
+      console.log(`${r.phase.padEnd(26)} ${r.seconds.toFixed(1).padStart(7)} ${String(r.podGets).padStart(9)} ${String(r.nadGets).padStart(9)} ${String(r.other).padStart(6)}  ${r.expected.padEnd(14)}  ${r.ok ? 'OK' : 'FAIL'}`);
+    }
+    const judgedOk = attachedOk === NODES * PODS;
+    console.log(`pods judged with every VF attached: ${attachedOk} of ${NODES * PODS}${judgedOk ? '' : '  FAIL'}`);
+    const attachCounts = [...attachCounters.entries()].sort().map(([k, v]) => `${k.replace('\t', ' ')}=${v}`);
+    console.log(`attachment requests by verb and code: ${attachCounts.join(', ')}`);
+    if (rows.some((r) => r.note.startsWith('FAIL')) || attachRows.some((r) => !r.ok) || !judgedOk) process.exitCode = 1;
   } finally {
     await Promise.all(syncs.map((s) => s.stop()));
     await server.close();

@@ -11,6 +11,7 @@ import { gpuStackStep } from './steps/gpu-stack.ts';
 import { devicePluginStep } from './steps/device-plugin.ts';
 import { cniStep } from './steps/cni.ts';
 import { railCountStep } from './steps/rail-count.ts';
+import { networkAttachmentsStep } from './steps/network-attachments.ts';
 import { podRailsStep } from './steps/pod-rails.ts';
 
 export const STEPS: readonly Step[] = [
@@ -24,6 +25,7 @@ export const STEPS: readonly Step[] = [
   devicePluginStep,
   cniStep,
   railCountStep,
+  networkAttachmentsStep,
   podRailsStep,
 ];
 

@@ -1,10 +1,14 @@
 // The shape every setup-chain step shares: a catalogue entry per check and a pure run function of
 // the NodeView (snapshot, config, probes, allocation view and derived facts) that returns exactly one result per declared check.
+import type { AttachmentView } from '../attach/judge.ts';
 import type { NodeView } from '../view/derive.ts';
 import type { CheckResult, CheckStatus } from './types.ts';
 
-/** A step reads the NodeView: the snapshot, config, probes, allocation view and the facts derived from them once. */
-export type CheckInput = NodeView;
+/**
+ * A step reads the NodeView: the snapshot, config, probes, allocation view and the facts derived from them once;
+ * step 11 also the pods holding VFs and their attachments (undefined when not gathered).
+ */
+export type CheckInput = NodeView & { readonly attachments?: AttachmentView };
 
 /** One check of the catalogue: what it reads, why it matters, how to fix it (docs/checks.md is made from these). */
 export interface CheckDefinition {

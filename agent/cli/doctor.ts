@@ -1,13 +1,16 @@
 // `railwatch doctor`: the setup chain as an ordered report grouped by step, the first failing step named at the end.
 // Exit code 0 when every check passes (skips allowed), 1 with a warning, 2 with a failure.
 import { createAllocationSource } from '../allocation/source.ts';
+import { startAttachments } from '../attach/agent.ts';
+import { interfaceLine, type AttachmentView } from '../attach/judge.ts';
+import { resolveKubeMode } from '../kube/client.ts';
 import type { NodeSnapshot } from '../model.ts';
 import { STEPS } from '../checks/catalogue.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { exitCodeFor, runChecks, summarize, type CheckSummary } from '../checks/run.ts';
 import { stepLabel } from '../checks/step.ts';
 import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { hostRootOf, loadConfig, logLevelOf } from './common.ts';
 import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
@@ -18,7 +21,7 @@ import { checkProcfsRoot, checkSocketFlag, checkSysfsRoot } from './paths.ts';
 import { terminalWidth, wrapAll } from './text.ts';
 import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
 import { podRailsText, type PodRails } from '../pods/alignment.ts';
-import { derive } from '../view/derive.ts';
+import { derive, type NodeView } from '../view/derive.ts';
 
 /**
  * Asks the kubelet once which VFs are allocated to pods (so a VF netdev that left for a pod is not reported), when
@@ -33,8 +36,30 @@ export async function doctorAllocation(socketPath: string): Promise<AllocationVi
   }
 }
 
+/**
+ * Reads each pod holding VFs and the NADs it names once (no retries: doctor reports what Multus has written so
+ * far), when there is an API server (in the cluster, or a kubeconfig); otherwise step 11 skips with the reason.
+ */
+export async function doctorAttachments(
+  view: NodeView,
+  noKube: boolean,
+  log: Logger,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<AttachmentView> {
+  const attachments = startAttachments({ mode: resolveKubeMode({ noKube, env }), counters: new Map(), log, requestTimeoutMs: 5000, tuning: { retry: { attempts: 1 } } });
+  try {
+    attachments.observe(view);
+    await attachments.idle();
+    return attachments.observe(view);
+  } finally {
+    attachments.stop();
+  }
+}
+
 export interface DoctorJson {
   results: CheckResult[];
+  /** Pods holding VFs: their interfaces, VFs and rails (step 11); absent when not gathered. */
+  attachments?: AttachmentView;
   firstFailing: CheckResult | null;
   ready: boolean;
   summary: CheckSummary;
@@ -42,8 +67,30 @@ export interface DoctorJson {
   pods: PodRails[] | null;
 }
 
-export function doctorJson(report: CheckReport, pods: PodRails[] | null = null): DoctorJson {
-  return { results: report.results, firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report), pods };
+export function doctorJson(report: CheckReport, pods: PodRails[] | null = null, attachments?: AttachmentView): DoctorJson {
+  return { results: report.results, ...(attachments ? { attachments } : {}), firstFailing: report.firstFailing ?? null, ready: report.ready, summary: summarize(report), pods };
+}
+
+/** Per pod holding VFs: its interfaces -> VF -> rail, the VFs not attached, what could not be judged. */
+export function podsText(view: AttachmentView | undefined): string[] {
+  if (view === undefined) return [];
+  const out: string[] = ['', 'Pods holding VFs:'];
+  if (view.skipped !== undefined) {
+    out.push(`  (skipped: ${view.skipped})`);
+    return out;
+  }
+  if (view.pods.length === 0) {
+    out.push('  (none)');
+    return out;
+  }
+  for (const p of view.pods) {
+    const rails = [...new Set(p.vfs.map((v) => v.rail).filter((r) => r !== undefined))].sort((a, b) => a - b);
+    out.push(`  ${p.namespace}/${p.pod}: ${p.vfs.length} VF(s)${rails.length > 0 ? ` on rail(s) ${rails.join(',')}` : ''}${p.state === 'judged' ? '' : ` [${p.state}: ${p.why ?? ''}]`}`);
+    for (const i of p.interfaces) out.push(`    ${interfaceLine(i)}`);
+    for (const x of p.problems) out.push(`    ! ${x.message}`);
+    for (const n of p.notes) out.push(`    - ${n}`);
+  }
+  return out;
 }
 
 const COLOURS: Record<CheckStatus, string> = { pass: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m', skip: '\x1b[2m' };
@@ -60,7 +107,7 @@ export interface TextOptions {
   pods?: PodRails[] | null;
 }
 
-export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions): string {
+export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: TextOptions, attachments?: AttachmentView): string {
   const paint = (status: CheckStatus, text: string) => (opts.color ? `${COLOURS[status]}${text}${RESET}` : text);
   const bold = (text: string) => (opts.color ? `${BOLD}${text}${RESET}` : text);
   const h = snapshot.host;
@@ -89,6 +136,7 @@ export function doctorText(report: CheckReport, snapshot: NodeSnapshot, opts: Te
     else if (opts.pods.length === 0) out.push('  no pod holds VFs or GPUs of this host');
     else for (const line of podRailsText(opts.pods)) out.push(`  ${line}`);
   }
+  out.push(...podsText(attachments));
   const s = summarize(report);
   out.push('');
   out.push(`Summary: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail, ${s.skip} skip`);
@@ -127,9 +175,10 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
   if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
   const view = derive(snapshot, allocation, probes, config, vfInfo);
-  const report = runChecks(view);
+  const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);
+  const report = runChecks({ ...view, attachments });
   const pods = view.pods === undefined ? null : [...view.pods];
-  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods), null, 2) + '\n');
-  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods, width: terminalWidth(process.stdout, process.env) }));
+  if (args.bools.has('json')) process.stdout.write(JSON.stringify(doctorJson(report, pods, attachments), null, 2) + '\n');
+  else process.stdout.write(doctorText(report, snapshot, { color: useColor(process.stdout, process.env), pods, width: terminalWidth(process.stdout, process.env) }, attachments));
   return exitCodeFor(report);
 }

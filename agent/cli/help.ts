@@ -70,7 +70,11 @@ export const COMMANDS: readonly CommandHelp[] = [
     description:
       'Runs the setup chain (docs/checks.md) on the host; exit 0 when every check passes, 1 with a warning, 2 with a failure. ' +
       "It asks the kubelet which VFs are in pods when its pod-resources socket is there.",
-    flags: [JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, ROOT, CONFIG, SOCKET, IP_LINK_JSON, LOG_LEVEL],
+    flags: [
+      JSON_FLAG('print every result as JSON'), SYSFS, PROCFS, ROOT, CONFIG, SOCKET, IP_LINK_JSON,
+      { name: 'no-kube', text: 'never ask the API server: step 11 (network attachments) is skipped with the reason' },
+      LOG_LEVEL,
+    ],
     examples: ['railwatch doctor', 'railwatch doctor --json --config /etc/railwatch/config.yaml', 'railwatch doctor --sysfs /tmp/fx/sys --procfs /tmp/fx/proc'],
   },
   {

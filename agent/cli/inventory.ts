@@ -78,6 +78,10 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
     out.push('', 'GPUs');
     for (const g of s.gpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`);
   }
+  if (s.displayGpus.length > 0) {
+    out.push('', 'Display graphics (not counted as GPUs)');
+    for (const g of s.displayGpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} ${g.class ?? ''} driver=${g.driver ?? 'none'}`);
+  }
   if (s.topology.gpus.length > 0 && s.topology.nics.length > 0) {
     out.push('', 'GPU <-> NIC PCIe distance (PIX same switch, PXB across switches, PHB same root complex, NODE same NUMA, SYS across NUMA)');
     const nicNames = s.topology.nics.map((pci) => s.pfs.find((p) => p.pci === pci)?.rdmaDevices[0] ?? pci);
@@ -90,7 +94,9 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
   }
   const h = s.host;
   out.push('', 'Host');
-  out.push(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}`);
+  const grouped = s.pci.filter((f) => f.iommuGroup !== undefined).length;
+  const linked = h.iommu.groups === 0 && grouped > 0 ? ` (${grouped} PCI functions with an iommu_group link)` : '';
+  out.push(`  kernel ${h.kernelRelease ?? '?'}; cpu ${h.cpuVendor ?? '?'}; IOMMU units ${h.iommu.units.length}, groups ${h.iommu.groups}${linked}`);
   out.push(`  cmdline: ${h.cmdline ?? '(unreadable)'}`);
   const loaded = Object.entries(h.modules).filter(([, m]) => m.loaded).map(([n]) => n);
   out.push(`  modules: ${loaded.length > 0 ? loaded.join(', ') : '(none of the watched modules loaded)'}`);

@@ -42,7 +42,8 @@ export function checkSysfsRoot(dir: string, flag = 'sysfs'): void {
 
 /** A procfs root: empty (some captured trees have an empty proc/), or holding one of PROCFS_MARKERS and no sysfs. */
 export function checkProcfsRoot(dir: string, flag = 'procfs'): void {
-  const entries = directory(flag, dir);
+  // an empty directory (a captured tree without procfs data; a placeholder such as .keep does not count) is accepted
+  const entries = directory(flag, dir).filter((e) => !e.startsWith('.'));
   if (entries.length === 0) return;
   if (PROCFS_MARKERS.some((m) => entries.includes(m))) return;
   // (a procfs has bus/pci too, so only class/* tells a sysfs given in its place)

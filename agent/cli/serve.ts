@@ -7,8 +7,9 @@ import { createAllocationSource } from '../allocation/source.ts';
 import { gatherProbes } from '../checks/probe.ts';
 import { runChecks } from '../checks/run.ts';
 import { ConfigError, loadConfigFile, type Config } from '../config/config.ts';
-import { fileIdentity } from '../host-identity.ts';
+import { rootIdentity } from '../host-identity.ts';
 import { DEFAULT_LISTEN, parseListen, startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { startAttachments, type AttachmentsOptions } from '../attach/agent.ts';
 import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { kubeDesired, observation } from '../kube/desired.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
@@ -18,6 +19,7 @@ import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
 import type { HostIdentity, NodeSnapshot } from '../model.ts';
 import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoReading, type VfInfoSource } from '../netlink/vf-info.ts';
 import { createVfCounterSource } from '../netlink/vf-metrics.ts';
+import { UNSUPPORTED } from '../scan/infiniband.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { rescanNodeYielding } from '../scan/rescan.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -59,6 +61,8 @@ export interface ServeOptions {
   vfInfo?: VfInfoSource;
   /** Overrides for the Kubernetes sync (tests, benchmarks): a KubeConfig loader for a test API server, backoff, timeouts. */
   kube?: Pick<KubeSyncOptions, 'loadConfig' | 'backoff' | 'requestTimeoutMs' | 'watchTimeoutSeconds' | 'random'>;
+  /** Overrides for the pod and NAD reads (tests, benchmarks): retry schedule, NAD cache age. */
+  attach?: AttachmentsOptions['tuning'];
 }
 
 export interface RunningAgent {
@@ -121,15 +125,34 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     heartbeatMs: config.conditionHeartbeatSeconds * 1000,
     ...opts.kube,
   });
+  const attachments = startAttachments({
+    mode: kubeMode,
+    counters: state.kubeRequests,
+    log,
+    onChange: () => loop.trigger('attachments'),
+    ...(opts.kube?.loadConfig ? { loadConfig: opts.kube.loadConfig } : {}),
+    ...(opts.kube?.requestTimeoutMs ? { requestTimeoutMs: opts.kube.requestTimeoutMs } : {}),
+    ...(opts.attach ? { tuning: opts.attach } : {}),
+  });
+
+  // counter files the driver reported as unsupported in the previous scan: counted again only after a change of state
+  let unsupported = new Set<string>();
 
   function recordIssues(snapshot: NodeSnapshot): void {
+    const nowUnsupported = new Set<string>();
     for (const issue of snapshot.issues) {
-      bump(state.scanErrorsTotal, issue.scanner);
       const key = `${issue.scanner}:${issue.path}:${issue.code}`;
+      if (issue.code === UNSUPPORTED) {
+        nowUnsupported.add(key);
+        if (unsupported.has(key)) continue;
+      }
+      bump(state.scanErrorsTotal, issue.scanner);
       if (loggedIssues.has(key) || loggedIssues.size >= MAX_LOGGED_ISSUES) continue;
       loggedIssues.add(key);
       log.warn('skipped an unreadable attribute', { scanner: issue.scanner, path: issue.path, code: issue.code, detail: issue.detail });
     }
+    // a failed scan may not have reached the counter files: their state is unchanged, not cleared
+    if (snapshot.failedScanners.length === 0) unsupported = nowUnsupported;
   }
 
   async function refreshAllocation(): Promise<void> {
@@ -182,18 +205,23 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
       // what the scan's read skipped counts as scan errors; the scrapes' skips count in railwatch_scrape_read_errors_total
       recordVfIssues(vfReading);
       const view = derive(snapshot, state.allocation, probes, config, vfReading);
-      const checks = runChecks(view);
+      const attached = attachments.observe(view);
+      const checks = runChecks({ ...view, attachments: attached });
       state.vfInfo = vfReading;
       lastScan = res;
       state.snapshot = snapshot;
       state.view = view;
+      state.attachments = attached;
       state.checks = checks;
       state.config = config;
       // the structural part of /metrics is rendered now, not by the first scrape after the scan
       renderer.prepare(state);
       bump(state.scansTotal, trigger);
       const obs = observation(view, checks);
-      sync.update(kubeDesired(prevObs, obs, config, log));
+      const desired = kubeDesired(prevObs, obs, config, log);
+      // Pod events: step 11's problems, and RailMisaligned from the GPU/VF alignment of each pod (view.pods)
+      const alignment = (view.pods ?? []).map((p) => ({ namespace: p.namespace, pod: p.pod, aligned: p.aligned, message: p.misaligned.join('; ') }));
+      sync.update({ ...desired, events: [...(desired.events ?? []), ...attachments.events(attached, alignment)] });
       prevObs = obs;
     }
     const w = waiters;
@@ -207,7 +235,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
 
   const loop: RescanLoop = createRescanLoop({ intervalMs: opts.intervalMs, scan: scanOnce, log });
   // identity first (from the host's DMI and cpuinfo files, once, off the scan path), then the scanning starts
-  identity = fileIdentity(opts.sysfsRoot, opts.procfsRoot);
+  identity = rootIdentity(opts.sysfsRoot, opts.procfsRoot);
   loop.start();
   sync.start();
 
@@ -280,6 +308,7 @@ export async function startAgent(opts: ServeOptions): Promise<RunningAgent> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      attachments.stop();
       await Promise.allSettled([
         http.close(),
         loop.stop(),

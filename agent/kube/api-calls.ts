@@ -26,6 +26,11 @@ export const KUBE_API_CALLS = [
   // Events about the Node (events.k8s.io/v1 only; a recurring event is patched to bump its series count).
   { group: 'events.k8s.io', resource: 'events', verb: 'create' },
   { group: 'events.k8s.io', resource: 'events', verb: 'patch' },
+  // A pod that holds VFs, read by name when it first appears in the kubelet's allocation (and again, bounded,
+  // until Multus has written network-status): its networks and network-status annotations. Never listed or watched.
+  { group: '', resource: 'pods', verb: 'get' },
+  // Each NetworkAttachmentDefinition such a pod names, by name, cached: its resourceName and CNI config.
+  { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', verb: 'get' },
 ] as const satisfies readonly KubeApiCall[];
 
 /**

@@ -4,9 +4,10 @@
 // of railwatch writes no events: the condition carries the current state).
 import type { CheckReport, CheckResult } from '../checks/types.ts';
 import type { NodeSnapshot, Pf, Vf } from '../model.ts';
+import type { PodEventReason } from '../attach/judge.ts';
 import { pfTitle } from '../view/derive.ts';
 
-export type NodeEventReason = 'VFsDisappeared' | 'VFsRestored' | 'DriftDetected' | 'DriftResolved' | 'RailCountChanged';
+export type NodeEventReason = 'VFsDisappeared' | 'VFsRestored' | 'DriftDetected' | 'DriftResolved' | 'RailCountChanged' | PodEventReason;
 export type NodeEventType = 'Normal' | 'Warning';
 
 export const REPORTING_CONTROLLER = 'railwatch.io/agent';
@@ -21,6 +22,19 @@ export interface NodeEventSpec {
   subject: string;
   action: string;
   note: string;
+  /** A Pod the event regards instead of the Node (agent/attach/pod-events.ts); the event lives in its namespace. */
+  pod?: PodRef;
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** The namespace an event is written to: the Pod's, or `default` for the Node. */
+export function eventNamespace(spec: Pick<NodeEventSpec, 'pod'>): string {
+  return spec.pod?.namespace ?? EVENT_NAMESPACE;
 }
 
 /** One observation: the snapshot, the checks on it, and the VFs allocated to pods (undefined: unknown). */
@@ -155,7 +169,7 @@ export interface KubeEvent {
   reason: string;
   note: string;
   type: NodeEventType;
-  regarding: { apiVersion: 'v1'; kind: 'Node'; name: string; uid: string };
+  regarding: { apiVersion: 'v1'; kind: 'Node' | 'Pod'; name: string; uid: string; namespace?: string };
   series?: { count: number; lastObservedTime: string };
 }
 
@@ -163,7 +177,7 @@ export function eventObject(spec: NodeEventSpec, node: NodeRef, name: string, no
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { name, namespace: EVENT_NAMESPACE },
+    metadata: { name, namespace: eventNamespace(spec) },
     eventTime: microTime(nowMs),
     reportingController: REPORTING_CONTROLLER,
     reportingInstance: node.name,
@@ -171,7 +185,10 @@ export function eventObject(spec: NodeEventSpec, node: NodeRef, name: string, no
     reason: spec.reason,
     note: spec.note,
     type: spec.type,
-    regarding: { apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid },
+    regarding:
+      spec.pod === undefined
+        ? { apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid }
+        : { apiVersion: 'v1', kind: 'Pod', namespace: spec.pod.namespace, name: spec.pod.name, uid: spec.pod.uid },
   };
 }
 

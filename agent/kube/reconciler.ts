@@ -12,8 +12,8 @@ import { createKubeClient, KubeNetworkError, loadKubeConfig, type ApiConnection,
 import { conditionPatch, heartbeatDueInMs, type DesiredCondition, type NodeCondition } from './condition.ts';
 import {
   createTokenBucket,
-  EVENT_NAMESPACE,
   eventName,
+  eventNamespace,
   eventObject,
   microTime,
   seriesKey,
@@ -157,7 +157,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
     ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
   });
   const nodePath = `/api/v1/nodes/${encodeURIComponent(nodeName)}`;
-  const eventsPath = `/apis/events.k8s.io/v1/namespaces/${EVENT_NAMESPACE}/events`;
+  const eventsPath = (spec: NodeEventSpec) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(eventNamespace(spec))}/events`;
 
   let desired: KubeDesired | undefined;
   let observed: ObservedNode | undefined;
@@ -316,7 +316,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
       const res = await client.request({
         verb: 'patch',
         method: 'PATCH',
-        path: `${eventsPath}/${encodeURIComponent(s.name)}`,
+        path: `${eventsPath(s.spec)}/${encodeURIComponent(s.name)}`,
         body: { series: seriesBody },
         contentType: MERGE_PATCH,
         signal: stopCtl.signal,
@@ -325,13 +325,13 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
       if (res.status !== 404) return eventFailure(s, res, 'patch event');
       s.name = undefined; // expired (events have a TTL): create it again
     }
-    const name = eventName(nodeName, s.firstMs, eventSeq++);
+    const name = eventName(s.spec.pod?.name ?? nodeName, s.firstMs, eventSeq++);
     const body: KubeEvent = eventObject(s.spec, { name: nodeName, uid: node.uid }, name, s.firstMs);
     if (s.count > 1) body.series = seriesBody;
-    const res = await client.request({ verb: 'create', method: 'POST', path: eventsPath, body, contentType: 'application/json', signal: stopCtl.signal });
+    const res = await client.request({ verb: 'create', method: 'POST', path: eventsPath(s.spec), body, contentType: 'application/json', signal: stopCtl.signal });
     if (res.status >= 200 && res.status <= 299) {
       s.name = name;
-      log.info('event recorded', { node: nodeName, reason: s.spec.reason, type: s.spec.type, note: s.spec.note });
+      log.info('event recorded', { node: nodeName, ...(s.spec.pod ? { pod: `${s.spec.pod.namespace}/${s.spec.pod.name}` } : {}), reason: s.spec.reason, type: s.spec.type, note: s.spec.note });
       return;
     }
     return eventFailure(s, res, 'create event');

@@ -13,10 +13,12 @@ import type { FreshReading, FreshSource, Skip } from './fresh.ts';
  * keys (from the scan) name the files to read. A new directory (e.g. mlx4's `counters_ext/`) is one more entry here
  * and one more family reading `dirs[dir]`.
  */
-export const COUNTER_DIRS: readonly { dir: string; field: 'counters' | 'hwCounters'; skip?: ReadonlySet<string> }[] = [
+export const COUNTER_DIRS: readonly { dir: string; field: 'counters' | 'hwCounters' | 'countersExt'; skip?: ReadonlySet<string> }[] = [
   { dir: 'counters', field: 'counters' },
   // `hw_counters/lifespan` is the counter cache period in ms, not a counter
   { dir: 'hw_counters', field: 'hwCounters', skip: new Set(['lifespan']) },
+  // mlx4: the 64-bit PMA counters, apart from counters/
+  { dir: 'counters_ext', field: 'countersExt' },
 ];
 
 /** The counter values of one RDMA port read at one time: directory -> file name -> value. */
@@ -45,7 +47,7 @@ export function planCounterReads(snapshot: NodeSnapshot | undefined): PlannedPor
     for (const port of dev.ports) {
       const files: PlannedFile[] = [];
       for (const { dir, field, skip } of COUNTER_DIRS) {
-        for (const name of Object.keys(port[field])) {
+        for (const name of Object.keys(port[field] ?? {})) {
           if (skip?.has(name)) continue;
           files.push({ rel: `class/infiniband/${dev.name}/ports/${port.port}/${dir}/${name}`, dir, name });
         }
@@ -95,8 +97,10 @@ export function readPortCounters(sys: HostFs, plan: readonly PlannedPort[], dead
 
 /** Counter files exported under their own names; every other `counters/` file goes to railwatch_rdma_port_stat_total. */
 const NAMED_COUNTERS = new Set(['port_xmit_data', 'port_rcv_data', 'port_xmit_packets', 'port_rcv_packets']);
+/** `counters_ext/` files exported under their own names; the others go to railwatch_rdma_port_legacy_stat_total. */
+const LEGACY_NAMED = new Set(['port_xmit_data_64', 'port_rcv_data_64']);
 
-function named(name: string, help: string, file: string, scale: bigint): MetricFamily<readonly PortCounters[]> {
+function named(name: string, help: string, file: string, scale: bigint, dir = 'counters'): MetricFamily<readonly PortCounters[]> {
   return {
     name,
     help,
@@ -104,7 +108,7 @@ function named(name: string, help: string, file: string, scale: bigint): MetricF
     labels: ['device', 'port'],
     *collect(ports) {
       for (const p of ports) {
-        const v = p.dirs['counters']?.get(file);
+        const v = p.dirs[dir]?.get(file);
         if (v !== undefined) yield { labels: [p.device, p.port], value: v * scale };
       }
     },
@@ -137,6 +141,15 @@ export const RDMA_COUNTER_FAMILIES: readonly MetricFamily<readonly PortCounters[
   named('railwatch_rdma_port_receive_packets_total', 'Packets received on the RDMA port (counters/port_rcv_packets).', 'port_rcv_packets', 1n),
   byStat('railwatch_rdma_port_stat_total', 'Every other file of the RDMA port counters/ directory, by file name.', 'counters', NAMED_COUNTERS),
   byStat('railwatch_rdma_hw_stat_total', 'Every file of the RDMA port hw_counters/ directory except lifespan, by file name.', 'hw_counters'),
+  // counters_ext/ (mlx4): the 64-bit data counters are 4-octet words too
+  named('railwatch_rdma_port_legacy_transmit_bytes_total', 'Bytes transmitted on the RDMA port, from the 64-bit counters_ext/port_xmit_data_64 (mlx4) x 4.', 'port_xmit_data_64', 4n, 'counters_ext'),
+  named('railwatch_rdma_port_legacy_receive_bytes_total', 'Bytes received on the RDMA port, from the 64-bit counters_ext/port_rcv_data_64 (mlx4) x 4.', 'port_rcv_data_64', 4n, 'counters_ext'),
+  byStat(
+    'railwatch_rdma_port_legacy_stat_total',
+    'Every other file of the RDMA port counters_ext/ directory (mlx4: 64-bit packet counters), by file name.',
+    'counters_ext',
+    LEGACY_NAMED,
+  ),
 ];
 
 /** The RDMA counter files as a fresh source: the ports of the state's snapshot, re-read at each read. */

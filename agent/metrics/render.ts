@@ -4,8 +4,10 @@
 //    leaves no stale series; `prepare` renders it right after a scan, before the next scrape asks;
 //  - the fresh part: counter values read when the scrape comes (fresh.ts; the RDMA counter files of counters.ts and
 //    any other FreshSource), shared by concurrent scrapes;
+//  - the pod attachments (agent/attach/metrics.ts), cached per attachment view like the structural part;
 //  - the live part: the agent's own cumulative counters (scans, scan errors, Kubernetes requests), build info, the
 //    fresh reader's figures and the process metrics, collected on every scrape.
+import { attachmentMetricsText } from '../attach/metrics.ts';
 import type { Logger } from '../log.ts';
 import { SCANNER_NAMES } from '../scan/registry.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -108,6 +110,11 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
   });
   const ownFamilies: readonly MetricFamily<void>[] = [...fresh.families, ...(options.defaultMetrics ?? true ? PROCESS_FAMILIES : [])];
   let cached: { input: StructuralInput; part: RenderedPart } | undefined;
+  let attached: { view: AgentState['attachments']; part: RenderedPart } | undefined;
+  const attachmentPart = (view: AgentState['attachments']): RenderedPart => {
+    if (attached === undefined || attached.view !== view) attached = { view, part: part(attachmentMetricsText(view)) };
+    return attached.part;
+  };
 
   function structural(state: AgentState): RenderedPart {
     const input: StructuralInput = { snapshot: state.snapshot, view: state.view, allocation: state.allocation, checks: state.checks, config: state.config };
@@ -125,7 +132,9 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
       const first = structural(state);
       const counters = await fresh.read(state);
       const live = writeFamilies(AGENT_FAMILIES, state) + writeFamilies(ownFamilies, undefined);
-      return [first, counters, part(live)];
+      const pods = attachmentPart(state.attachments);
+      // an empty gzip member ends some decoders' reading of a multi-member body: no empty part
+      return pods.text === '' ? [first, counters, part(live)] : [first, pods, counters, part(live)];
     },
   };
 }

@@ -17,6 +17,25 @@ export function parseHexId(text: string): Parsed<string> {
   return /^0x[0-9a-f]{1,8}$/.test(t) ? ok(t) : bad(`not a 0x-prefixed hex id: ${JSON.stringify(text.slice(0, 40))}`);
 }
 
+/**
+ * A PCI `modalias` (`pci:v00008086d00001572sv00008086sd00000004bc02sc00i00`): vendor, device, subsystem ids and the
+ * class (base class, subclass, programming interface) in the forms of the `vendor`, `device` and `class` files.
+ */
+export interface PciModalias {
+  vendor: string;
+  device: string;
+  subsystemVendor: string;
+  subsystemDevice: string;
+  class: string;
+}
+
+export function parsePciModalias(text: string): Parsed<PciModalias> {
+  const m = /^pci:v([0-9A-Fa-f]{8})d([0-9A-Fa-f]{8})sv([0-9A-Fa-f]{8})sd([0-9A-Fa-f]{8})bc([0-9A-Fa-f]{2})sc([0-9A-Fa-f]{2})i([0-9A-Fa-f]{2})$/.exec(text.trim());
+  if (!m) return bad(`not a PCI modalias: ${JSON.stringify(text.slice(0, 60))}`);
+  const id = (h: string) => `0x${h.slice(4).toLowerCase()}`;
+  return ok({ vendor: id(m[1]!), device: id(m[2]!), subsystemVendor: id(m[3]!), subsystemDevice: id(m[4]!), class: `0x${m[5]}${m[6]}${m[7]}`.toLowerCase() });
+}
+
 /** `sriov_vf_device` is bare hex without `0x` (`101e`); returned as `0x101e`. */
 export function parseBareHex(text: string): Parsed<string> {
   const t = text.trim().toLowerCase();
@@ -165,6 +184,28 @@ export function parseCpuVendor(text: string): string | undefined {
   return m?.[1];
 }
 
+/**
+ * CPU identity from /proc/cpuinfo: the first `model name` cleaned of trademark signs, "CPU" and the clock
+ * ("Intel(R) Xeon(R) CPU E5-2695 v4 @ 2.10GHz" -> "Intel Xeon E5-2695 v4"), and the logical CPUs (`processor`
+ * entries). Architectures without `model name` (arm64 lists `CPU implementer`) give no brand.
+ */
+export function parseCpuinfoIdentity(text: string): { brand?: string; logicalCpus?: number } {
+  const out: { brand?: string; logicalCpus?: number } = {};
+  const model = /^model name\s*:\s*(.+)$/m.exec(text)?.[1];
+  if (model !== undefined) {
+    const brand = model
+      .replace(/\((?:R|TM|tm|r)\)/g, '')
+      .replace(/\s@\s*[\d.]+\s*[GM]Hz\s*$/i, '')
+      .replace(/\bCPU\b/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (brand !== '') out.brand = brand;
+  }
+  const n = text.match(/^processor\s*:/gm)?.length ?? 0;
+  if (n > 0) out.logicalCpus = n;
+  return out;
+}
+
 /** /proc/meminfo: HugePages_Total, HugePages_Free, Hugepagesize (kB). */
 export function parseMeminfoHugepages(text: string): { total?: number; free?: number; sizeKb?: number } {
   const out: { total?: number; free?: number; sizeKb?: number } = {};
@@ -225,9 +266,12 @@ export function nicVendorName(vendor: string | undefined): string {
 export function isNetworkClass(cls: string | undefined): boolean {
   return cls !== undefined && cls.startsWith('0x02');
 }
-/** GPUs: 3D controllers (data-centre GPUs) and VGA controllers; AMD Instinct parts report 0x0380 (display, other). */
+/**
+ * PCI classes a GPU can have: 3D controllers (data-centre GPUs), VGA controllers, display controllers (0x0380: AMD
+ * Instinct, Intel Data Center GPUs) and, for AMD, processing accelerators (0x1200: Instinct MI300).
+ */
 export function isGpuClass(cls: string | undefined, vendor?: string): boolean {
   if (cls === undefined) return false;
-  if (cls.startsWith('0x0302') || cls.startsWith('0x0300')) return true;
-  return cls.startsWith('0x0380') && vendor === '0x1002';
+  if (cls.startsWith('0x0302') || cls.startsWith('0x0300') || cls.startsWith('0x0380')) return true;
+  return cls.startsWith('0x1200') && vendor === '0x1002';
 }

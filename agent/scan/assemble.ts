@@ -3,9 +3,10 @@
 // NUMA node and PCIe position are its PF's; rails and the GPU<->NIC distances come last. Nothing here reads the
 // filesystem, and no record is modified: the snapshot is built from copies and then deep-frozen.
 import type { Config } from '../config/config.ts';
-import type { Gpu, HostFacts, HostIdentity, Netdev, NodeSnapshot, PciFunction, Pf, RdmaDevice, ScanIssue, Vf } from '../model.ts';
-import { comparePciAddress, gpuVendorName, isGpuClass, isNetworkClass } from '../parse/values.ts';
+import type { HostFacts, HostIdentity, Netdev, NodeSnapshot, PciFunction, Pf, RdmaDevice, ScanIssue, Vf } from '../model.ts';
+import { isNetworkClass } from '../parse/values.ts';
 import { assignRails, buildTopology, type PciPosition } from '../topology/rails.ts';
+import { scanDisplayGpus, scanGpus } from './gpu-class.ts';
 import type { PciRecord, ScanRecords } from './records.ts';
 
 export interface AssembleOptions {
@@ -45,27 +46,6 @@ function vfFunction(rec: PciRecord, pf: PciRecord | undefined): PciFunction {
   if (p.hostBridge !== undefined) fn.hostBridge = p.hostBridge;
   fn.upstream = [...p.upstream];
   return fn;
-}
-
-function buildGpus(pci: readonly PciFunction[], uuids: Readonly<Record<string, string>> = {}): Gpu[] {
-  const out: Gpu[] = [];
-  for (const fn of pci) {
-    if (fn.physfn !== undefined || !isGpuClass(fn.class, fn.vendor)) continue;
-    const vendorName = gpuVendorName(fn.vendor);
-    // A VGA controller of a non-GPU vendor (BMC graphics such as ASPEED 0x1a03, Matrox 0x102b) is not a GPU.
-    if (vendorName === 'other') continue;
-    const gpu: Gpu = { pci: fn.address, vendorName, upstream: fn.upstream, link: { ...fn.link } };
-    if (fn.vendor !== undefined) gpu.vendor = fn.vendor;
-    if (fn.device !== undefined) gpu.device = fn.device;
-    if (fn.class !== undefined) gpu.class = fn.class;
-    if (fn.driver !== undefined) gpu.driver = fn.driver;
-    if (fn.numaNode !== undefined) gpu.numaNode = fn.numaNode;
-    if (fn.hostBridge !== undefined) gpu.hostBridge = fn.hostBridge;
-    const uuid = uuids[fn.address];
-    if (uuid !== undefined) gpu.uuid = uuid;
-    out.push(gpu);
-  }
-  return out.sort((a, b) => comparePciAddress(a.pci, b.pci));
 }
 
 function buildPfs(recs: readonly PciRecord[], byAddr: ReadonlyMap<string, PciRecord>, netdevs: readonly Netdev[], rdma: readonly RdmaDevice[]): Pf[] {
@@ -159,7 +139,8 @@ export function assemble(records: ScanRecords, opts: AssembleOptions, order: rea
   const netdevs = (records.net?.netdevs ?? []).map((n) => ({ ...n.netdev }));
   const rdmaDevices = (records.infiniband?.devices ?? []).map((d) => d.device);
   const pfs = buildPfs(recs, byAddr, netdevs, rdmaDevices);
-  const gpus = buildGpus(pci, records.gpu?.uuids);
+  const gpus = scanGpus(pci, records.gpu?.uuids);
+  const displayGpus = scanDisplayGpus(pci);
   const positions = new Map<string, PciPosition>();
   for (const fn of pci) {
     const pos: PciPosition = { upstream: fn.upstream };
@@ -189,6 +170,7 @@ export function assemble(records: ScanRecords, opts: AssembleOptions, order: rea
     netdevs,
     rdmaDevices,
     gpus,
+    displayGpus,
     rails,
     topology,
     host: records.host?.facts ?? emptyHost(),

@@ -76,14 +76,26 @@ function readFixedHost(r: Reader): HostFacts {
   const release = r.procText('sys/kernel/osrelease');
   if (release !== undefined) host.kernelRelease = release.trim();
 
-  host.iommu.units = r.list('class/iommu') ?? [];
-  const groups = r.list('kernel/iommu_groups') ?? [];
+  const units = listDir(r, 'class/iommu');
+  host.iommu.units = units.names;
+  if (units.missing) host.iommu.unitsUnlisted = 'missing';
+  const groupList = listDir(r, 'kernel/iommu_groups');
+  const groups = groupList.names;
+  if (groupList.missing) host.iommu.groupsUnlisted = r.ctx.sys.list('kernel').ok ? 'missing' : 'no-kernel-dir';
   host.iommu.groups = groups.length;
   for (const g of groups) {
     const t = r.text(`kernel/iommu_groups/${g}/type`);
     if (t !== undefined && t !== '') host.iommu.groupTypes[t] = (host.iommu.groupTypes[t] ?? 0) + 1;
   }
   return host;
+}
+
+/** A directory listing, sorted; `missing` when the directory does not exist (other errors are counted skips). */
+function listDir(r: Reader, path: string): { names: string[]; missing: boolean } {
+  const res = r.ctx.sys.list(path);
+  if (res.ok) return { names: res.value.sort(), missing: false };
+  if (res.code !== 'ENOENT') r.issue(path, res.code);
+  return { names: [], missing: res.code === 'ENOENT' };
 }
 
 export function scanHugepages(r: Reader): HugepagePool[] {
@@ -131,6 +143,9 @@ export function scanHugepages(r: Reader): HugepagePool[] {
 
 export function scanModules(r: Reader): Record<string, ModuleState> {
   const out: Record<string, ModuleState> = {};
+  // no /sys/module at all (a captured tree): every module state is unknown, not "not loaded"
+  const root = r.ctx.sys.list('module');
+  if (!root.ok && root.code === 'ENOENT') return out;
   for (const name of WATCHED_MODULES) {
     const dir = r.ctx.sys.list(`module/${name}`);
     if (!dir.ok) {

@@ -118,8 +118,18 @@ export function scanPort(r: Reader, base: string, port: number): RdmaPort {
   }
   out.counters = readCounterDir(r, `${base}/counters`);
   out.hwCounters = readCounterDir(r, `${base}/hw_counters`);
+  // mlx4 (and kernels before 4.5) keep the 64-bit PMA counters apart, in counters_ext/
+  const ext = readCounterFiles(r, `${base}/counters_ext`);
+  if (ext !== undefined) out.countersExt = ext;
   return out;
 }
+
+/**
+ * The issue code of a counter file the driver reports as not supported (`N/A (no PMA)` text, EOPNOTSUPP on read): a
+ * state of the device, listed with the skipped attributes but counted in railwatch_scan_errors_total only when it
+ * first appears (again), not on every scan.
+ */
+export const UNSUPPORTED = 'UNSUPPORTED';
 
 /**
  * Most counter files a port directory may contribute (mlx5 has ~35 hw_counters, bnxt_re ~70, irdma ~50): a broken
@@ -129,11 +139,16 @@ export const MAX_COUNTERS_PER_DIR = 512;
 
 /** Reads every regular file of a counter directory; unreadable or unparsable ones are counted skips. */
 export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
+  return readCounterFiles(r, dir) ?? {};
+}
+
+/** readCounterDir, but undefined when the directory does not exist (an optional directory: absent, not empty). */
+export function readCounterFiles(r: Reader, dir: string): Record<string, bigint> | undefined {
   const listing = r.ctx.sys.listTyped(dir);
   const out: Record<string, bigint> = {};
   if (!listing.ok) {
     if (listing.code !== 'ENOENT') r.issue(dir, listing.code);
-    return out;
+    return listing.code === 'ENOENT' ? undefined : out;
   }
   let names = listing.value.filter((e) => !e.dir).map((e) => e.name).sort(naturalCompare);
   if (names.length > MAX_COUNTERS_PER_DIR) {
@@ -145,7 +160,18 @@ export function readCounterDir(r: Reader, dir: string): Record<string, bigint> {
       r.issue(`${dir}/${name}`, 'PARSE', 'reserved counter name');
       continue;
     }
-    const v = r.attr(`${dir}/${name}`, parseCounter, []);
+    const path = `${dir}/${name}`;
+    const res = r.ctx.sys.read(path);
+    if (res.ok && res.value.trim().startsWith('N/A')) {
+      // the driver says the counter does not exist on this device (i40iw: `N/A (no PMA)`): a known state, no value
+      r.issue(path, UNSUPPORTED, res.value.trim().slice(0, 40));
+      continue;
+    }
+    if (!res.ok && (res.code === 'EOPNOTSUPP' || res.code === 'ENOTSUP')) {
+      r.issue(path, UNSUPPORTED, res.code);
+      continue;
+    }
+    const v = r.fromResult(res, path, parseCounter, []);
     if (v !== undefined) out[name] = v;
   }
   return out;

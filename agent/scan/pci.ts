@@ -19,7 +19,9 @@ import {
   parseLinkSpeed,
   parseNumaNode,
   parsePciAddress,
+  parsePciModalias,
   parseUint,
+  type PciModalias,
 } from '../parse/values.ts';
 import { Reader, naturalCompare, parseDevicePath, type ScanContext } from './context.ts';
 import { collect, StructureChanged, type PciRecord, type PciRecords, type SriovRecord, type VfLink } from './records.ts';
@@ -51,15 +53,20 @@ function readFixed(r: Reader, address: string): PciFunction | undefined {
     r.issue(base, 'ENOENT', 'device vanished during the scan');
     return undefined;
   }
-  const cls = r.fromResult(clsRes, `${base}/class`, parseHexId, []);
+  const vendorRes = r.ctx.sys.read(`${base}/vendor`);
+  const deviceRes = r.ctx.sys.read(`${base}/device`);
+  // without the identity files (some captured trees) the `modalias` carries the same ids and class
+  const absent = (res: typeof clsRes) => !res.ok && res.code === 'ENOENT';
+  const alias = absent(clsRes) || absent(vendorRes) || absent(deviceRes) ? modaliasIds(r, base) : undefined;
+  const cls = alias !== undefined && absent(clsRes) ? alias.class : r.fromResult(clsRes, `${base}/class`, parseHexId, []);
   if (cls !== undefined) fn.class = cls;
-  const vendor = r.attr(`${base}/vendor`, parseHexId, []);
+  const vendor = alias !== undefined && absent(vendorRes) ? alias.vendor : r.fromResult(vendorRes, `${base}/vendor`, parseHexId, []);
   if (vendor !== undefined) fn.vendor = vendor;
-  const device = r.attr(`${base}/device`, parseHexId, []);
+  const device = alias !== undefined && absent(deviceRes) ? alias.device : r.fromResult(deviceRes, `${base}/device`, parseHexId, []);
   if (device !== undefined) fn.device = device;
-  const sv = r.attr(`${base}/subsystem_vendor`, parseHexId);
+  const sv = r.attr(`${base}/subsystem_vendor`, parseHexId) ?? alias?.subsystemVendor;
   if (sv !== undefined) fn.subsystemVendor = sv;
-  const sd = r.attr(`${base}/subsystem_device`, parseHexId);
+  const sd = r.attr(`${base}/subsystem_device`, parseHexId) ?? alias?.subsystemDevice;
   if (sd !== undefined) fn.subsystemDevice = sd;
   const numa = r.attr(`${base}/numa_node`, parseNumaNode);
   if (numa !== undefined) fn.numaNode = numa;
@@ -70,6 +77,11 @@ function readFixed(r: Reader, address: string): PciFunction | undefined {
     else r.issue(`${base}/iommu_group`, 'PARSE', g.reason);
   }
   return fn;
+}
+
+/** The ids and class of a function's `modalias`; undefined (and a counted skip when unparsable) without one. */
+function modaliasIds(r: Reader, base: string): PciModalias | undefined {
+  return r.attr(`${base}/modalias`, parsePciModalias);
 }
 
 export function readPcieLink(r: Reader, base: string): PcieLink {

@@ -198,6 +198,29 @@ export function buildNodeDashboard(): Dashboard {
     },
     {
       panel: new TablePanel()
+        .title('Pods on rails')
+        .description(
+          "Each pod's VF interfaces from its Multus network-status: interface -> VF -> rail, and the VFs the kubelet gave the pod that are not attached (step 11 of the doctor; needs the API server).",
+        )
+        .targets(
+          queries([
+            { expr: `railwatch_pod_attachment_info{${NODE}, ${RAIL}}`, table: true },
+            { expr: `railwatch_pod_vfs_not_attached{${NODE}}`, table: true },
+          ]),
+        )
+        .withTransformation({ id: 'merge', options: {} })
+        .withTransformation(
+          organize(['node', 'namespace', 'pod', 'interface', 'pci', 'rail', 'network', 'Value #B'], { 'Value #B': 'VFs not attached' }, ['Value #A']),
+        )
+        .overrideByName('VFs not attached', [
+          { id: 'mappings', value: valueText({ '0': { text: 'none', color: 'green' }, '1': { text: '1', color: 'red' }, '2': { text: '2', color: 'red' } }) },
+          { id: 'custom.cellOptions', value: { type: 'color-text' } },
+        ]),
+      w: 24,
+      h: 10,
+    },
+    {
+      panel: new TablePanel()
         .title('RDMA ports')
         .description('RDMA devices and ports of the node with PF, rail, link layer and firmware.')
         .targets(queries([{ expr: `railwatch_rdma_port_info{${NODE}, ${RAIL}}`, table: true }]))

@@ -25,6 +25,7 @@ test('the chain has exactly its steps, in order', () => {
     '8-device-plugin',
     '9-cni',
     '10-rail-count',
+    '11-network-attachments',
     '12-pod-rails',
   ]);
 });
@@ -49,7 +50,7 @@ test('runChecks gives one result per catalogue check, in catalogue order', () =>
       report.results.map((r) => [r.id, r.stepLabel]),
       CATALOGUE.map((c) => [c.id, c.stepLabel]),
     );
-    assert.deepEqual(summarize(report), { pass: 1, warn: 0, fail: 2, skip: 27 });
+    assert.deepEqual(summarize(report), { pass: 1, warn: 0, fail: 2, skip: 32 });
     assert.equal(report.firstFailing?.id, 'hardware-iommu');
     assert.equal(exitCodeFor(report), 2);
   } finally {

@@ -1,6 +1,6 @@
 // Every check: pass, fail (or warn) and skip, each on a fixture host made for it.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Config } from '../../agent/config/config.ts';
@@ -27,6 +27,10 @@ function goodHost(opts: DgxOptions = {}, doc: Record<string, unknown> = {}): { h
   return { host, config };
 }
 
+function pick(r: { status: string; finding: string }): [string, string] {
+  return [r.status, r.finding];
+}
+
 function pfOf(host: FixtureHost, k: number): string {
   // buildDgxHost: NIC bus of rail k
   const rootBus = 0x10 + 0x20 * Math.floor(k / 2);
@@ -42,9 +46,25 @@ function gpuOf(k: number): string {
   return `0000:${(usp2Bus + 2).toString(16).padStart(2, '0')}:00.0`;
 }
 
+/** The IOMMU off, as the kernel shows it: no groups, and no PCI function with an iommu_group link. */
 function emptyIommuGroups(host: FixtureHost): void {
   host.remove('kernel/iommu_groups');
   mkdirSync(join(host.sys, 'kernel/iommu_groups'), { recursive: true });
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.name === 'iommu_group' && e.isSymbolicLink()) rmSync(p);
+      else if (e.isDirectory() && !e.isSymbolicLink()) walk(p);
+    }
+  };
+  walk(join(host.sys, 'devices'));
+}
+
+/** No IOMMU at all: no units in /sys/class/iommu and no groups. */
+function noIommu(host: FixtureHost): void {
+  host.remove('class/iommu/dmar0');
+  host.remove('class/iommu/dmar1');
+  emptyIommuGroups(host);
 }
 
 describe('a fully configured node', () => {
@@ -82,6 +102,12 @@ describe('a fully configured node', () => {
       'cni-multus': 'pass',
       'cni-sriov': 'pass',
       'rail-count': 'pass',
+      // no API server in this test: step 11 skips
+      'pod-networks-defined': 'skip',
+      'nad-resource-name': 'skip',
+      'nad-vf-cni': 'skip',
+      'pod-vfs-attached': 'skip',
+      'pod-networks-attached': 'skip',
     });
     assert.equal(report.ready, true);
     assert.equal(report.firstFailing, undefined);
@@ -91,8 +117,7 @@ describe('a fully configured node', () => {
 describe('step 1: hardware IOMMU', () => {
   test('fail: no IOMMU units, Intel without intel_iommu=on', () => {
     const { host, config } = goodHost();
-    host.remove('class/iommu/dmar0');
-    host.remove('class/iommu/dmar1');
+    noIommu(host);
     host.writeProc('cmdline', 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro');
     const report = check(host, config);
     assert.deepEqual(resultOf(report, 'hardware-iommu'), {
@@ -111,10 +136,24 @@ describe('step 1: hardware IOMMU', () => {
 
   test('fail on AMD names AMD-Vi', () => {
     const { host, config } = goodHost();
-    host.remove('class/iommu/dmar0');
-    host.remove('class/iommu/dmar1');
+    noIommu(host);
     host.writeProc('cpuinfo', 'processor\t: 0\nvendor_id\t: AuthenticAMD\n');
     assert.equal(resultOf(check(host, config), 'hardware-iommu').remediation, 'Enable AMD-Vi (IOMMU) in the BIOS.');
+  });
+
+  test('pass from IOMMU groups when /sys/class/iommu is empty or missing; skip when the root holds no evidence', () => {
+    const { host, config } = goodHost();
+    host.remove('class/iommu/dmar0');
+    host.remove('class/iommu/dmar1');
+    assert.deepEqual(pick(resultOf(check(host, config), 'hardware-iommu')), ['pass', 'IOMMU present: 8 IOMMU groups (/sys/class/iommu is empty)']);
+    host.remove('class/iommu');
+    host.remove('kernel');
+    const r = resultOf(check(host, config), 'hardware-iommu');
+    assert.equal(r.status, 'pass');
+    assert.match(r.finding, /^IOMMU present: \d+ PCI functions with IOMMU groups \(\/sys\/class\/iommu is missing\)$/);
+    host.remove('bus/pci/devices');
+    mkdirSync(join(host.sys, 'bus/pci/devices'));
+    assert.deepEqual(pick(resultOf(check(host, config), 'hardware-iommu')), ['skip', 'IOMMU state unknown: this root has neither /sys/class/iommu nor PCI functions']);
   });
 
   test('skip when the host scanner failed', () => {
@@ -164,6 +203,22 @@ describe('step 2: kernel IOMMU', () => {
     const r = resultOf(check(host, config), 'kernel-iommu');
     assert.equal(r.finding, 'IOMMU not active: /sys/kernel/iommu_groups is empty; the kernel command line has iommu=off');
     assert.match(r.remediation ?? '', /Remove iommu=off from the kernel command line\.$/);
+  });
+
+  test('pass from the iommu_group links of PCI functions when /sys/kernel/iommu_groups is empty or the root has no /sys/kernel', () => {
+    const { host, config } = goodHost();
+    host.remove('kernel/iommu_groups');
+    mkdirSync(join(host.sys, 'kernel/iommu_groups'));
+    const empty = resultOf(check(host, config), 'kernel-iommu');
+    assert.equal(empty.status, 'pass');
+    assert.match(empty.finding, /^IOMMU active: \d+ PCI functions in \d+ IOMMU groups \(iommu_group links; \/sys\/kernel\/iommu_groups is empty\)$/);
+    host.remove('kernel');
+    assert.match(resultOf(check(host, config), 'kernel-iommu').finding, /\(iommu_group links; this root has no \/sys\/kernel\)$/);
+    emptyIommuGroups(host);
+    host.remove('kernel');
+    const none = resultOf(check(host, config), 'kernel-iommu');
+    assert.equal(none.status, 'fail');
+    assert.match(none.finding, /^IOMMU not active: no PCI function has an iommu_group link \(this root has no \/sys\/kernel\); /);
   });
 
   test('iommu-cmdline: pass, warn for amd_iommu=on and unknown values, skip without /proc/cmdline', () => {
@@ -499,12 +554,27 @@ describe('step 7: GPU stack', () => {
   test('gpu-driver: fail without the nvidia module, fail for a GPU on nouveau', () => {
     const { host, config } = goodHost();
     host.setModule('nvidia', 'absent');
+    // a GPU still bound to nvidia would prove the module loaded: without the module they are unbound
+    host.bindDriver(gpuOf(0), null);
+    host.bindDriver(gpuOf(1), null);
     const r = resultOf(check(host, config), 'gpu-driver');
     assert.deepEqual([r.status, r.finding], ['fail', '2 NVIDIA GPUs and the nvidia module is not loaded']);
+    host.bindDriver(gpuOf(0), 'nvidia');
+    host.bindDriver(gpuOf(1), 'nvidia');
+    assert.equal(resultOf(check(host, config), 'gpu-driver').status, 'pass', 'bound GPUs are the evidence of a loaded module');
     host.setModule('nvidia', 'live');
     host.bindDriver(gpuOf(1), 'nouveau');
     const n = resultOf(check(host, config), 'gpu-driver');
     assert.deepEqual([n.status, n.finding, n.details], ['fail', '1 of 2 NVIDIA GPUs not bound to the nvidia driver', [`${gpuOf(1)}: driver nouveau`]]);
+  });
+
+  test('gpu-driver: a GPU bound to nvidia proves the module loaded when the root has no /sys/module', () => {
+    const { host, config } = goodHost();
+    host.remove('module');
+    assert.deepEqual(pick(resultOf(check(host, config), 'gpu-driver')), ['pass', 'nvidia driver loaded, 2 GPUs bound']);
+    host.bindDriver(gpuOf(0), 'nouveau');
+    host.bindDriver(gpuOf(1), 'nouveau');
+    assert.deepEqual(pick(resultOf(check(host, config), 'gpu-driver')), ['fail', '2 NVIDIA GPUs, none bound to the nvidia driver (no /sys/module in this root)']);
   });
 
   test('gpu-peermem: warn when not loaded', () => {

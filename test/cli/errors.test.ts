@@ -141,6 +141,8 @@ describe('--sysfs and --procfs', () => {
     const ib = join(dir, 'ib-only');
     mkdirSync(join(ib, 'sys/class/infiniband'), { recursive: true });
     mkdirSync(join(ib, 'proc'));
+    // a captured tree keeps its empty directories with a placeholder file
+    writeFileSync(join(ib, 'proc/.keep'), '');
     const r = await railwatch(['inventory', '--no-identity', '--sysfs', join(ib, 'sys'), '--procfs', join(ib, 'proc')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /this host has no rails/);

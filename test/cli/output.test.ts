@@ -80,14 +80,15 @@ describe('inventory and doctor through the CLI', () => {
   });
 
   test('doctor: findings, details and fix: texts wrapped to the width, no trailing spaces', async () => {
-    // no IOMMU units and no groups: steps 1 and 2 fail with long fix: texts
+    // no IOMMU units and no groups: steps 1 and 2 report with long fix: texts (a warning or a failure, as the
+    // devices' own iommu_group links tell)
     for (const d of ['class/iommu', 'kernel/iommu_groups']) {
       host.remove(d);
       mkdirSync(join(host.sys, d));
     }
     for (const width of ['60', '80']) {
       const r = await railwatch(['doctor', ...roots], { env: { COLUMNS: width } });
-      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
       assertFits(r.stdout, Number(width));
       const fix = r.stdout.split('\n').findIndex((l) => /^ {7}fix: /.test(l));
       assert.ok(fix > 0, r.stdout);

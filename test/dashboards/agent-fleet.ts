@@ -12,6 +12,7 @@ import { createFileVfInfoSource } from '../../agent/netlink/vf-info.ts';
 import { buildDgxHost, dgxGpuUuid, type FixtureHost } from '../helpers/fixture-host.ts';
 import { startPodResourcesServer, type PodResourcesTestServer } from '../helpers/pod-resources-server.ts';
 import { testAgentOptions } from '../helpers/agent.ts';
+import { networksList, networkStatus, NETWORK_STATUS, NETWORKS, railNad } from '../attach/fixtures.ts';
 
 export interface FleetNode {
   node: string;
@@ -63,6 +64,15 @@ export async function startAgentFleet(names: readonly string[]): Promise<AgentFl
       },
     });
     kubelets.push(kubelet);
+    // the pods and their rails' NADs in the API server, as Multus annotates them: trainer-1-3 (gpu-node-2) got its
+    // rail-0 VF only (a VF allocated, not attached)
+    for (const [k] of pfs.entries()) {
+      if (!api.nads.has(`ml/rail-${k}`)) api.addNad({ ...railNad('ml', k), resourceName: resource(k) });
+    }
+    for (const n of [2, 3]) {
+      const attached = pfs.map((pf, k) => ({ rail: k, pci: host.vfAddress(pf, n) })).filter((v) => !(i === 1 && n === 3 && v.rail === 1));
+      api.addPod({ namespace: 'ml', name: `trainer-${i}-${n}`, nodeName: node, annotations: { [NETWORKS]: networksList([0, 1]), [NETWORK_STATUS]: networkStatus('ml', attached) } });
+    }
     // gpu-node-2: desired 8 VFs per rail PF but 4 configured (a failing setup step), and rail 1's port down
     const config = validateConfig(i === 1 ? { desiredVfs: 8 } : { desiredVfs: 4 });
     if (i === 1) {

@@ -11,6 +11,11 @@
 //   (a merge patch replaces the list, as on the real server)
 // - POST/PATCH /apis/events.k8s.io/v1/namespaces/<ns>/events[/<name>]: create (409 when the name exists, 422 when
 //   a required field is missing), merge-patch (404 when absent, 422 when an immutable field changes)
+// - GET /api/v1/namespaces/<ns>/pods/<name> and
+//   GET /apis/k8s.cni.cncf.io/v1/namespaces/<ns>/network-attachment-definitions/<name>: the object, 404 with a
+//   NotFound Status naming it; any other verb on them 403 (the service account may only get them). `forbid(resource)` answers 403 Forbidden as RBAC does
+//   (a service account without `get`), `slow(resource, ms)` delays their answers; without `nadCrd` the NAD path is
+//   404 "the server could not find the requested resource" (the CRD is not installed)
 // - GET /api/v1/nodes (list): labelSelector (=, ==, !=, exists, !exists, in, notin), fieldSelector metadata.name,
 //   limit/continue pagination over a consistent snapshot at the list's resourceVersion (a page holds up to `limit`
 //   matching items; remainingItemCount only without selectors); a continue token from before the compaction point
@@ -221,12 +226,39 @@ function status(code: number, reason: string, message: string): Obj {
 export interface FakeApiServerOptions {
   token?: string;
   nodes?: string[];
+  /** Serve the NetworkAttachmentDefinition CRD (default true). */
+  nadCrd?: boolean;
 }
+
+export interface PodSpecInput {
+  namespace: string;
+  name: string;
+  annotations?: Record<string, string>;
+  nodeName?: string;
+}
+
+export interface NadSpecInput {
+  namespace: string;
+  name: string;
+  /** k8s.v1.cni.cncf.io/resourceName; undefined leaves the annotation out. */
+  resourceName?: string;
+  /** spec.config as written (a JSON string, or anything else to test bad input); undefined leaves it out. */
+  config?: unknown;
+}
+
+export type NamespacedResource = 'pods' | 'network-attachment-definitions';
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
   readonly nodes = new Map<string, Obj>();
   readonly events = new Map<string, Obj>();
+  /** `ns/name` -> Pod */
+  readonly pods = new Map<string, Obj>();
+  /** `ns/name` -> NetworkAttachmentDefinition */
+  readonly nads = new Map<string, Obj>();
+  nadCrd: boolean;
+  readonly #forbidden = new Set<NamespacedResource>();
+  readonly #slow = new Map<NamespacedResource, number>();
   token: string;
   /** Delay before answering each request, ms. */
   delayMs = 0;
@@ -249,6 +281,7 @@ export class FakeApiServer {
 
   constructor(opts: FakeApiServerOptions = {}) {
     this.token = opts.token ?? 'token-1';
+    this.nadCrd = opts.nadCrd ?? true;
     for (const n of opts.nodes ?? []) this.addNode(n);
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 1000;
@@ -290,6 +323,65 @@ export class FakeApiServer {
     this.nodes.set(name, node);
     this.#publish('ADDED', node);
     return node;
+  }
+
+  addPod(p: PodSpecInput): Obj {
+    const pod: Obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: p.name, namespace: p.namespace, uid: `uid-pod-${p.name}-${++this.#uid}`, resourceVersion: String(++this.#rv), annotations: { ...(p.annotations ?? {}) } },
+      spec: { nodeName: p.nodeName ?? '', containers: [{ name: 'main', image: 'registry.example/train:1' }] },
+      status: { phase: 'Running' },
+    };
+    this.pods.set(`${p.namespace}/${p.name}`, pod);
+    return pod;
+  }
+
+  /** Someone (Multus) annotates the pod; null deletes an annotation. */
+  annotatePod(namespace: string, name: string, annotations: Record<string, string | null>): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    const meta = pod['metadata'] as Obj;
+    meta['annotations'] = mergePatch(meta['annotations'], annotations);
+    meta['resourceVersion'] = String(++this.#rv);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    this.pods.delete(`${namespace}/${name}`);
+  }
+
+  podUid(namespace: string, name: string): string {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    return (pod['metadata'] as Obj)['uid'] as string;
+  }
+
+  addNad(n: NadSpecInput): Obj {
+    const annotations: Obj = n.resourceName === undefined ? {} : { 'k8s.v1.cni.cncf.io/resourceName': n.resourceName };
+    const nad: Obj = {
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: n.name, namespace: n.namespace, uid: `uid-nad-${n.name}-${++this.#uid}`, resourceVersion: String(++this.#rv), annotations },
+      spec: n.config === undefined ? {} : { config: n.config as Json },
+    };
+    this.nads.set(`${n.namespace}/${n.name}`, nad);
+    return nad;
+  }
+
+  deleteNad(namespace: string, name: string): void {
+    this.nads.delete(`${namespace}/${name}`);
+  }
+
+  /** The service account loses `get` on the resource: 403 Forbidden, as the RBAC authorizer answers. */
+  forbid(resource: NamespacedResource, on = true): void {
+    if (on) this.#forbidden.add(resource);
+    else this.#forbidden.delete(resource);
+  }
+
+  /** Answers GETs of the resource after `ms` (0: at once). */
+  slow(resource: NamespacedResource, ms: number): void {
+    if (ms > 0) this.#slow.set(resource, ms);
+    else this.#slow.delete(resource);
   }
 
   node(name: string): Obj {
@@ -406,7 +498,10 @@ export class FakeApiServer {
     const isWatch = url.pathname === '/api/v1/nodes' && query['watch'] === 'true';
     const selector = /^metadata\.name=(.+)$/.exec(query['fieldSelector'] ?? '');
     if (isWatch && selector?.[1]) rec.node = selector[1];
-    this.#count(`${rec.method} ${isWatch ? 'watch' : url.pathname.includes('/events') ? 'events' : url.pathname.endsWith('/status') ? 'status' : 'nodes'}`);
+    const podMatch = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);
+    const nadMatch = /^\/apis\/k8s\.cni\.cncf\.io\/v1\/namespaces\/([^/]+)\/network-attachment-definitions\/([^/]+)$/.exec(url.pathname);
+    const kind = isWatch ? 'watch' : podMatch ? 'pods' : nadMatch ? 'nads' : url.pathname.includes('/events') ? 'events' : url.pathname.endsWith('/status') ? 'status' : 'nodes';
+    this.#count(`${rec.method} ${kind}`);
     if (this.record) this.requests.push(rec);
     const send = (code: number, obj: unknown, headers: Record<string, string> = {}) => {
       rec.status = code;
@@ -433,6 +528,34 @@ export class FakeApiServer {
     if (badJson) return send(400, status(400, 'BadRequest', 'invalid JSON body'));
 
     if (isWatch) return this.#watch(req, res, rec, selector?.[1], query);
+    const namespaced = podMatch ? { resource: 'pods' as const, group: '', m: podMatch } : nadMatch ? { resource: 'network-attachment-definitions' as const, group: 'k8s.cni.cncf.io', m: nadMatch } : undefined;
+    if (namespaced) {
+      const ns = decodeURIComponent(namespaced.m[1]!);
+      const name = decodeURIComponent(namespaced.m[2]!);
+      const wait = this.#slow.get(namespaced.resource);
+      if (wait !== undefined) await new Promise((r) => setTimeout(r, wait));
+      if (namespaced.resource === 'network-attachment-definitions' && !this.nadCrd) {
+        return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      }
+      const verb = req.method === 'GET' ? 'get' : req.method === 'PATCH' ? 'patch' : req.method === 'DELETE' ? 'delete' : req.method === 'PUT' ? 'update' : 'create';
+      // railwatch's service account holds only `get` on these: any other verb is refused by RBAC before anything else
+      if (this.#forbidden.has(namespaced.resource) || req.method !== 'GET') {
+        const forbidden = status(
+          403,
+          'Forbidden',
+          `${namespaced.resource}${namespaced.group ? `.${namespaced.group}` : ''} "${name}" is forbidden: User "system:serviceaccount:railwatch:railwatch" cannot ${verb} resource "${namespaced.resource}" in API group "${namespaced.group}" in the namespace "${ns}"`,
+        );
+        forbidden['details'] = { name, group: namespaced.group, kind: namespaced.resource };
+        return send(403, forbidden);
+      }
+      const obj = (namespaced.resource === 'pods' ? this.pods : this.nads).get(`${ns}/${name}`);
+      if (!obj) {
+        const nf = status(404, 'NotFound', `${namespaced.resource}${namespaced.group ? `.${namespaced.group}` : ''} "${name}" not found`);
+        nf['details'] = { name, group: namespaced.group, kind: namespaced.resource };
+        return send(404, nf);
+      }
+      return send(200, obj);
+    }
     const eventList = /^\/apis\/events\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?events$/.exec(url.pathname);
     if (req.method === 'GET' && (url.pathname === '/api/v1/nodes' || eventList)) {
       const r = this.#list(url.pathname === '/api/v1/nodes' ? 'nodes' : 'events', query, eventList?.[1] === undefined ? undefined : decodeURIComponent(eventList[1]));

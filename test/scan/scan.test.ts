@@ -175,7 +175,7 @@ test('bad input: each problem is one counted skip, never a crash or a fake 0', (
   assert.equal(got?.sriovCapable, false, 'an empty sriov_totalvfs is unreadable, so SR-IOV capability is unknown');
   const codes = s.issues.map((i) => `${i.scanner}:${i.path.split('/').slice(-1)[0]}:${i.code}`).sort();
   assert.deepEqual(codes, [
-    'infiniband:port_xmit_data:PARSE',
+    'infiniband:port_xmit_data:UNSUPPORTED',
     'infiniband:rate:PARSE',
     'infiniband:symbol_error:PARSE',
     'pci:0000:16:00.4:ENOENT',
@@ -280,8 +280,8 @@ test('real capture: prometheus/node_exporter (i40iw N/A (no PMA), mlx4 counters_
   const s = scan(c.host);
   const i40iw = s.rdmaDevices.find((d) => d.name === 'i40iw0');
   assert.deepEqual(i40iw?.ports[0]?.counters, {}, 'N/A (no PMA) gives no counter at all');
-  assert.equal(s.issues.filter((i) => i.detail === 'not available (no PMA)').length, 17);
-  assert.equal(s.issues.every((i) => i.detail === 'not available (no PMA)'), true);
+  assert.equal(s.issues.filter((i) => i.code === 'UNSUPPORTED' && i.detail === 'N/A (no PMA)').length, 17);
+  assert.equal(s.issues.every((i) => i.code === 'UNSUPPORTED'), true);
   assert.equal(s.pfs[0]?.totalVfs, 7);
   assert.equal(s.pfs[0]?.stride, 4);
   assert.deepEqual(s.netdevs.map((n) => [n.name, n.virtual]), [['bond0', true], ['dmz', true], ['eth0', false], ['int', true]]);

@@ -136,7 +136,7 @@ describe('what /status and /metrics disclose', () => {
     const doc = JSON.parse(r.body) as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(doc).sort(), ['allocation', 'checks', 'snapshot']);
     assert.deepEqual(Object.keys(doc['snapshot']!).sort(), [
-      'durationMs', 'failedScanners', 'gpus', 'host', 'identity', 'issues', 'netdevs', 'pci', 'pfs', 'procfsRoot',
+      'displayGpus', 'durationMs', 'failedScanners', 'gpus', 'host', 'identity', 'issues', 'netdevs', 'pci', 'pfs', 'procfsRoot',
       'rails', 'rdmaDevices', 'schemaVersion', 'sysfsRoot', 'takenAtMs', 'topology',
     ]);
   });

@@ -48,17 +48,21 @@ function gpuDriver(input: CheckInput): CheckResult {
   if (nvidia.length === 0) return r.skip(GPU_DRIVER, 'no NVIDIA GPU on this host');
   const mod = input.snapshot.host.modules['nvidia'];
   const unbound = nvidia.filter((g) => g.driver !== 'nvidia');
-  if (mod?.loaded !== true) {
-    return r.fail(GPU_DRIVER, `${plural(nvidia.length, 'NVIDIA GPU')} and the nvidia module is not loaded`, {
-      details: unbound.map((g) => `${g.pci}: driver ${g.driver ?? 'none'}`),
-    });
+  const details = unbound.map((g) => `${g.pci}: driver ${g.driver ?? 'none'}`);
+  // a GPU bound to the nvidia driver proves the module is loaded, whatever /sys/module shows (or lacks)
+  const loaded = mod?.loaded === true || unbound.length < nvidia.length;
+  if (!loaded) {
+    const finding =
+      mod === undefined
+        ? `${plural(nvidia.length, 'NVIDIA GPU')}, none bound to the nvidia driver (no /sys/module in this root)`
+        : `${plural(nvidia.length, 'NVIDIA GPU')} and the nvidia module is not loaded`;
+    return r.fail(GPU_DRIVER, finding, { details });
   }
   if (unbound.length > 0) {
-    return r.fail(GPU_DRIVER, `${unbound.length} of ${plural(nvidia.length, 'NVIDIA GPU')} not bound to the nvidia driver`, {
-      details: unbound.map((g) => `${g.pci}: driver ${g.driver ?? 'none'}`),
-    });
+    return r.fail(GPU_DRIVER, `${unbound.length} of ${plural(nvidia.length, 'NVIDIA GPU')} not bound to the nvidia driver`, { details });
   }
-  return r.pass(GPU_DRIVER, `nvidia driver loaded${mod.version ? ` (${mod.version})` : ''}, ${plural(nvidia.length, 'GPU')} bound`);
+  const version = mod?.version !== undefined ? ` (${mod.version})` : '';
+  return r.pass(GPU_DRIVER, `nvidia driver loaded${version}, ${plural(nvidia.length, 'GPU')} bound`);
 }
 
 function gpuPeermem(input: CheckInput): CheckResult {

@@ -1,13 +1,15 @@
-// Step 1: the platform exposes an IOMMU (VT-d / AMD-Vi), seen as units in /sys/class/iommu.
+// Step 1: the platform exposes an IOMMU (VT-d / AMD-Vi), seen as units in /sys/class/iommu or, where that directory
+// is empty or missing, as IOMMU groups (which exist only behind an IOMMU).
 import type { CheckResult } from '../types.ts';
-import { failedScanner, listText, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
+import { failedScanner, listText, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
+import { iommuEvidence } from './kernel-iommu.ts';
 
 const STEP = { step: 1, slug: 'hardware-iommu' };
 
 export const HARDWARE_IOMMU: CheckDefinition = {
   id: 'hardware-iommu',
   title: 'Platform IOMMU present',
-  reads: ['/sys/class/iommu', '/proc/cpuinfo (vendor_id)', '/proc/cmdline'],
+  reads: ['/sys/class/iommu', '/sys/kernel/iommu_groups', '/sys/bus/pci/devices/*/iommu_group', '/proc/cpuinfo (vendor_id)', '/proc/cmdline'],
   why:
     'SR-IOV VFs handed to pods or VMs need DMA remapping; without an IOMMU (Intel VT-d, AMD-Vi) there are no IOMMU groups, ' +
     'vfio-pci cannot take VFs and the SR-IOV device plugin has nothing safe to allocate.',
@@ -28,6 +30,16 @@ function run(input: CheckInput): CheckResult[] {
   if (host.iommu.units.length > 0) {
     return [r.pass(HARDWARE_IOMMU, `IOMMU present: ${listText(host.iommu.units)} in /sys/class/iommu`)];
   }
+  const dirText = host.iommu.unitsUnlisted === 'missing' ? '/sys/class/iommu is missing' : '/sys/class/iommu is empty';
+  // IOMMU groups exist only behind an IOMMU: devices with groups prove one even when the class directory is empty
+  const ev = iommuEvidence(input.snapshot);
+  if (ev.active) {
+    const which = ev.groups > 0 ? plural(ev.groups, 'IOMMU group') : `${plural(ev.linkedFunctions, 'PCI function')} with IOMMU groups`;
+    return [r.pass(HARDWARE_IOMMU, `IOMMU present: ${which} (${dirText})`)];
+  }
+  if (host.iommu.unitsUnlisted === 'missing' && input.snapshot.pci.length === 0) {
+    return [r.skip(HARDWARE_IOMMU, 'IOMMU state unknown: this root has neither /sys/class/iommu nor PCI functions')];
+  }
   const args = host.kernelArgs;
   let remediation = biosAdvice(host.cpuVendor);
   const details: string[] = [];
@@ -41,7 +53,7 @@ function run(input: CheckInput): CheckResult[] {
   }
   if (host.cpuVendor !== undefined) details.push(`CPU vendor ${host.cpuVendor}`);
   return [
-    r.fail(HARDWARE_IOMMU, 'no IOMMU: /sys/class/iommu is empty (VT-d / AMD-Vi disabled in the BIOS or not present)', {
+    r.fail(HARDWARE_IOMMU, `no IOMMU: ${dirText} (VT-d / AMD-Vi disabled in the BIOS or not present)`, {
       remediation: remediation + '.',
       details,
     }),

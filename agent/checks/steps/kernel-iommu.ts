@@ -11,7 +11,7 @@ const GRUB = 'add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub
 export const KERNEL_IOMMU: CheckDefinition = {
   id: 'kernel-iommu',
   title: 'Kernel IOMMU active',
-  reads: ['/sys/kernel/iommu_groups', '/sys/kernel/iommu_groups/*/type', '/proc/cmdline', '/proc/cpuinfo (vendor_id)'],
+  reads: ['/sys/kernel/iommu_groups', '/sys/kernel/iommu_groups/*/type', '/sys/bus/pci/devices/*/iommu_group', '/proc/cmdline', '/proc/cpuinfo (vendor_id)'],
   why: 'VFs are isolated and assigned by IOMMU group; with no groups the kernel is not remapping DMA and vfio-pci and the SR-IOV device plugin cannot work.',
   fix: `On Intel boot with intel_iommu=on (${GRUB}); on AMD the IOMMU is on by default unless amd_iommu=off or iommu=off is given.`,
 };
@@ -80,6 +80,37 @@ function explain(host: HostFacts): { reasons: string[]; remediation: string } {
   return { reasons, remediation };
 }
 
+/**
+ * The evidence of IOMMU groups a snapshot holds: /sys/kernel/iommu_groups and the PCI functions' `iommu_group` links.
+ * A function with a group proves an active IOMMU even when the groups directory is empty or absent (a captured tree).
+ */
+export interface IommuEvidence {
+  /** Entries of /sys/kernel/iommu_groups. */
+  groups: number;
+  /** PCI functions with an `iommu_group` link, and the distinct groups they name. */
+  linkedFunctions: number;
+  linkedGroups: number;
+  /** true when either source shows a group. */
+  active: boolean;
+  /** How /sys/kernel/iommu_groups looked, for messages. */
+  groupsDirText: string;
+}
+
+export function iommuEvidence(snapshot: CheckInput['snapshot']): IommuEvidence {
+  const { groups, groupsUnlisted } = snapshot.host.iommu;
+  const linked = snapshot.pci.filter((f) => f.iommuGroup !== undefined);
+  const linkedGroups = new Set(linked.map((f) => f.iommuGroup)).size;
+  const groupsDirText =
+    groupsUnlisted === 'no-kernel-dir'
+      ? 'this root has no /sys/kernel'
+      : groupsUnlisted === 'missing'
+        ? '/sys/kernel/iommu_groups is missing'
+        : groups === 0
+          ? '/sys/kernel/iommu_groups is empty'
+          : `${plural(groups, 'entry', 'entries')} in /sys/kernel/iommu_groups`;
+  return { groups, linkedFunctions: linked.length, linkedGroups, active: groups > 0 || linked.length > 0, groupsDirText };
+}
+
 function kernelIommu(input: CheckInput): CheckResult {
   const r = resultsFor(STEP);
   const host = input.snapshot.host;
@@ -91,8 +122,19 @@ function kernelIommu(input: CheckInput): CheckResult {
       .join(', ');
     return r.pass(KERNEL_IOMMU, `IOMMU active: ${plural(groups, 'IOMMU group')}${types ? ` (${types})` : ''}`);
   }
+  const ev = iommuEvidence(input.snapshot);
+  if (ev.active) {
+    return r.pass(
+      KERNEL_IOMMU,
+      `IOMMU active: ${plural(ev.linkedFunctions, 'PCI function')} in ${plural(ev.linkedGroups, 'IOMMU group')} (iommu_group links; ${ev.groupsDirText})`,
+    );
+  }
+  if (host.iommu.groupsUnlisted === 'no-kernel-dir' && input.snapshot.pci.length === 0) {
+    return r.skip(KERNEL_IOMMU, 'IOMMU state unknown: this root has neither /sys/kernel nor PCI functions');
+  }
   const { reasons, remediation } = explain(host);
-  return r.fail(KERNEL_IOMMU, `IOMMU not active: /sys/kernel/iommu_groups is empty; ${reasons[0]}`, {
+  const where = host.iommu.groupsUnlisted === 'no-kernel-dir' ? `no PCI function has an iommu_group link (${ev.groupsDirText})` : ev.groupsDirText;
+  return r.fail(KERNEL_IOMMU, `IOMMU not active: ${where}; ${reasons[0]}`, {
     remediation,
     details: [...reasons.slice(1), `kernel command line: ${host.cmdline ?? '(unreadable)'}`],
   });
@@ -128,7 +170,7 @@ function iommuPassthrough(input: CheckInput): CheckResult {
   const host = input.snapshot.host;
   const vfio = input.snapshot.pfs.flatMap((pf) => pf.vfs.filter((vf) => vf.driver === 'vfio-pci'));
   if (vfio.length === 0) return r.skip(IOMMU_PASSTHROUGH, 'no VF is bound to vfio-pci');
-  if (host.iommu.groups === 0) return r.skip(IOMMU_PASSTHROUGH, 'the IOMMU is not active (see kernel-iommu)');
+  if (!iommuEvidence(input.snapshot).active) return r.skip(IOMMU_PASSTHROUGH, 'the IOMMU is not active (see kernel-iommu)');
   const pt = values(host.kernelArgs['iommu']).includes('pt');
   const identity = host.iommu.groupTypes['identity'] ?? 0;
   if (pt || identity > 0) {
