@@ -9,24 +9,18 @@
 //  - bnxt: bnxt_get_vf_config fills MAC, VLAN, rates, spoof check, trust, link state but not RSS query, and bnxt_en
 //    has no ndo_get_vf_stats: the kernel still sends IFLA_VF_STATS, zero-filled.
 
+import type { VfLinkState, VfStats } from '../../agent/netlink/vf-info.ts';
+
 export type VfDriverStyle = 'mlx5-roce' | 'mlx5-ib' | 'ice' | 'bnxt';
 
-export interface VfStatsRecord {
-  rxBytes: bigint;
-  rxPackets: bigint;
-  txBytes: bigint;
-  txPackets: bigint;
-  multicast: bigint;
-  broadcast: bigint;
-  rxDropped: bigint;
-  txDropped: bigint;
-}
+/** A recording always carries every IFLA_VF_STATS field, rx/tx dropped included. */
+export type VfStatsRecord = Required<VfStats>;
 
 export interface VfRecord {
   mac?: string;
   vlan?: number;
   qos?: number;
-  linkState?: 'auto' | 'enable' | 'disable';
+  linkState?: VfLinkState;
   trust?: boolean;
   spoofchk?: boolean;
   maxTxRate?: number;
