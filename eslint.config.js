@@ -31,6 +31,20 @@ export default tseslint.config(
     },
   },
   {
+    // What serve loads is part of its memory: see test/cli/serve-modules.test.ts and docs/metrics.md (memory).
+    files: ['agent/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [
+          { name: 'node:http', allowTypeImports: true, message: "use process.getBuiltinModule('node:http'): the ESM facade of node:http loads undici and http2" },
+          { name: 'node:https', allowTypeImports: true, message: 'load node:https where a request needs it (TLS and crypto)' },
+          { name: 'node:crypto', allowTypeImports: true, message: 'node:crypto costs about 3.5 MiB resident; load it where it is needed' },
+          { name: 'yaml', allowTypeImports: true, message: 'the yaml library is loaded by config.ts when a config text is parsed' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests parse JSON from fixtures and fake servers into `any` and assert on it.

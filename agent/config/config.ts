@@ -2,7 +2,18 @@
 // A bad config gives a ConfigError naming the file, the line and column and every bad field; the caller keeps the old
 // config on reload.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node as YamlNode } from 'yaml';
+
+/**
+ * The yaml library, loaded when the first config text is parsed: it costs about 3.7 MiB resident, which an agent
+ * started without a config file (the defaults) never needs to carry.
+ */
+let yamlLib: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLib;
+}
 
 export interface HugepagesWant {
   /** Page size in kB (2048 or 1048576); written as 2Mi/1Gi/2048kB in the file. */
@@ -290,6 +301,7 @@ export function validateConfig(doc: unknown): Config {
 
 /** The YAML node at `keys` (its key node for `at: 'key'`), or the deepest one that exists. */
 function locate(root: YamlNode | null | undefined, keys: readonly string[], at: 'key' | 'value'): YamlNode | undefined {
+  const { isMap, isPair, isScalar } = yaml();
   let node: YamlNode | null | undefined = root;
   for (const [i, k] of keys.entries()) {
     if (!isMap(node)) return node ?? undefined;
@@ -309,6 +321,7 @@ function yamlMessage(err: Error): string {
 
 /** Parses and validates a config text; `file` only names it in errors. */
 export function parseConfigText(text: string, file?: string): Config {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const pos = (offset: number | undefined) => (offset === undefined ? {} : { line: lineCounter.linePos(offset).line, col: lineCounter.linePos(offset).col });

@@ -1,13 +1,17 @@
 // railwatch's HTTP endpoint: / (the status page, agent/http/status-page.ts), /metrics, /healthz, /readyz and
 // /status, read-only. Only GET and HEAD on these five paths; every other path is 404 and every other method 405. No path is ever
 // mapped to the filesystem: the responses are rendered from the in-memory agent state.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import { CONTENT_TYPE, createMetricsRenderer, type MetricsRenderer, type RenderedPart } from '../metrics/render.ts';
 import { snapshotToJson } from '../scan/registry.ts';
 import type { AgentState } from '../state.ts';
 import { CONTENT_SECURITY_POLICY, pageBody, renderStatusPage, type RenderedPage } from './status-page.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade of node:http reads every export, and its
+// lazy WebSocket getters load the bundled undici and http2 (about 11 MiB resident on Node 24; docs/metrics.md).
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** railwatch's port, from Prometheus' default port allocations list (see docs/metrics.md). */
 export const DEFAULT_PORT = 9839;

@@ -7,13 +7,20 @@
 // node:http(s) so that railwatch sets the patch Content-Type explicitly, streams the watch line by line, bounds
 // every request with a timeout and counts every response by (verb, status code).
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type * as HttpModule from 'node:http';
+import type * as HttpsModule from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeVerb } from './api-calls.ts';
 import { serviceAccountConnection } from './service-account.ts';
 import { bump } from '../state.ts';
+
+// Loaded through getBuiltinModule when the first request goes out, not as ESM imports: the ESM facade of node:http
+// reads every export and its lazy WebSocket getters load the bundled undici and http2 (about 11 MiB resident), and
+// node:https loads TLS and crypto (about 5 MiB), which `serve --no-kube` never needs. See docs/metrics.md (memory).
+function transport(protocol: string): typeof HttpModule | typeof HttpsModule {
+  return protocol === 'http:' ? process.getBuiltinModule('node:http') : process.getBuiltinModule('node:https');
+}
 
 export type KubeMode =
   | { kind: 'in-cluster' }
@@ -54,7 +61,7 @@ export function resolveNodeName(flag: string | undefined, env: Readonly<Record<s
 export interface ApiConnection {
   getCurrentCluster(): { server: string } | null;
   /** Adds TLS settings (CA, client certificate) and the Authorization header to request options. */
-  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+  applyToHTTPSOptions(options: HttpsModule.RequestOptions): Promise<void>;
 }
 
 async function clientNode(): Promise<typeof import('@kubernetes/client-node')> {
@@ -120,7 +127,7 @@ export interface KubeClientOptions {
 
 interface Prepared {
   url: URL;
-  options: https.RequestOptions;
+  options: HttpsModule.RequestOptions;
 }
 
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -147,7 +154,7 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
     }
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new KubeNetworkError('kubeconfig: no current cluster');
-    const options: https.RequestOptions = {};
+    const options: HttpsModule.RequestOptions = {};
     try {
       await kc.applyToHTTPSOptions(options);
     } catch (err) {
@@ -159,11 +166,11 @@ export function createKubeClient(opts: KubeClientOptions): KubeClient {
     return { url: new URL(cluster.server.replace(/\/+$/, '') + path), options };
   }
 
-  function send(p: Prepared, method: string, body: string | undefined, contentType: string | undefined, signal: AbortSignal | undefined): http.ClientRequest {
+  function send(p: Prepared, method: string, body: string | undefined, contentType: string | undefined, signal: AbortSignal | undefined): HttpModule.ClientRequest {
     const headers = { ...(p.options.headers as Record<string, string>), Accept: 'application/json' } as Record<string, string>;
     if (contentType !== undefined) headers['Content-Type'] = contentType;
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-    const lib = p.url.protocol === 'http:' ? http : https;
+    const lib = transport(p.url.protocol);
     const req = lib.request(p.url, { ...p.options, method, headers, signal });
     if (body !== undefined) req.end(body);
     else req.end();
