@@ -5,6 +5,8 @@
 // - A NAD is read when a pod read names it, shared by concurrent pods and cached; a newly read pod re-reads a NAD
 //   only when its copy is older than nadMaxAgeMs. NADs no current pod names are dropped.
 // - A pod that leaves the allocation is forgotten (a read in flight for it is discarded).
+// - At most maxInFlight reads are in flight at once (default 4); the rest wait their turn, so a node where many
+//   pods start together does not put a burst of GETs on the API server (a thousand nodes would put thousands).
 // So a steady node makes no request at all, and a pod start costs one pod GET plus the NAD cache misses.
 import type { KubeClient, KubeResponse } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
@@ -34,6 +36,8 @@ export interface AttachmentFetcherOptions {
   nadMaxAgeMs?: number;
   /** Called after every read that changed what is known (the agent re-judges). */
   onChange?: () => void;
+  /** Most GETs in flight at once; default 4. */
+  maxInFlight?: number;
 }
 
 export interface FetcherStats {
@@ -48,7 +52,7 @@ export interface AttachmentFetcher {
   sync(pods: readonly PodKey[]): void;
   pod(namespace: string, name: string): PodFetch;
   nad(namespace: string, name: string): Fetched<NadInfo>;
-  /** Resolves once no read is in flight or scheduled. */
+  /** Resolves once no read is in flight, queued or scheduled. */
   idle(): Promise<void>;
   stats(): FetcherStats;
   stop(): void;
@@ -118,6 +122,9 @@ export function createAttachmentFetcher(opts: AttachmentFetcherOptions): Attachm
   const pods = new Map<string, PodEntry>();
   const nads = new Map<string, NadEntry>();
   const stats = { podGets: 0, nadGets: 0 };
+  const maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? 4));
+  let inFlight = 0;
+  const queued: (() => void)[] = [];
   let busy = 0;
   let idleWaiters: (() => void)[] = [];
   let stopped = false;
@@ -138,13 +145,32 @@ export function createAttachmentFetcher(opts: AttachmentFetcherOptions): Attachm
     if (!stopped) opts.onChange?.();
   }
 
-  async function get(path: string): Promise<KubeResponse | Error> {
+  /** Waits for one of the maxInFlight slots; FIFO. */
+  async function acquire(): Promise<void> {
+    if (inFlight < maxInFlight) {
+      inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => queued.push(resolve));
+  }
+  function release(): void {
+    const next = queued.shift();
+    if (next !== undefined) next(); // the slot passes to the next waiter
+    else inFlight--;
+  }
+
+  async function get(path: string, kind: 'podGets' | 'nadGets'): Promise<KubeResponse | Error> {
+    await acquire();
     try {
+      if (stopped) return new Error('stopped');
+      stats[kind]++;
       const res = await opts.client.request({ verb: 'get', method: 'GET', path, signal: stopCtl.signal });
       if (res.status === 401) await opts.client.reload();
       return res;
     } catch (err) {
       return err as Error;
+    } finally {
+      release();
     }
   }
 
@@ -164,8 +190,7 @@ export function createAttachmentFetcher(opts: AttachmentFetcherOptions): Attachm
     const e = entry;
     enter();
     e.inflight = (async () => {
-      stats.nadGets++;
-      const res = await get(nadPath(namespace, name));
+      const res = await get(nadPath(namespace, name), 'nadGets');
       e.readAtMs = now();
       if (res instanceof Error) e.fetch = { state: 'error', message: res.message };
       else if (res.status === 200) {
@@ -190,8 +215,7 @@ export function createAttachmentFetcher(opts: AttachmentFetcherOptions): Attachm
     enter();
     try {
       entry.attempts++;
-      stats.podGets++;
-      const res = await get(podPath(entry.namespace, entry.name));
+      const res = await get(podPath(entry.namespace, entry.name), 'podGets');
       if (pods.get(entry.key) !== entry || stopped) return;
       let retryable = true;
       if (res instanceof Error) {

@@ -204,4 +204,40 @@ describe('attachment fetcher', () => {
       f.stop();
     }
   });
+
+  it('keeps at most maxInFlight GETs in flight; the queued ones all run, each pod and NAD read once', async () => {
+    for (let i = 0; i < 12; i++) addPod(`burst-${i}`);
+    server.slow('pods', 30);
+    const real = createKubeClient({ loadConfig: () => kubeConfigForServer(server.url, join(dir, 'token')), counters, requestTimeoutMs: 2000 });
+    let now = 0;
+    let most = 0;
+    const client: AttachmentFetcherOptions['client'] = {
+      reload: () => real.reload(),
+      async request(req) {
+        now++;
+        most = Math.max(most, now);
+        try {
+          return await real.request(req);
+        } finally {
+          now--;
+        }
+      },
+    };
+    for (const [limit, want] of [[3, 3], [undefined, 4]] as const) {
+      most = 0;
+      const before = { pods: gets('pods'), nads: gets('nads') };
+      const f = createAttachmentFetcher({ client, log: memoryLogger(), random: () => 0.5, ...(limit === undefined ? {} : { maxInFlight: limit }) });
+      try {
+        f.sync(Array.from({ length: 12 }, (_, i) => ({ namespace: 'ml', name: `burst-${i}` })));
+        await f.idle();
+        assert.equal(most, want, `at most ${want} at once`);
+        assert.equal(gets('pods') - before.pods, 12);
+        assert.equal(gets('nads') - before.nads, 4);
+        assert.deepEqual(f.stats(), { podGets: 12, nadGets: 4, pods: 12, nads: 4 });
+        for (let i = 0; i < 12; i++) assert.equal(f.pod('ml', `burst-${i}`).fetch.state, 'ok');
+      } finally {
+        f.stop();
+      }
+    }
+  });
 });
