@@ -99,6 +99,15 @@ export function buildNodeDashboard(): Dashboard {
         { expr: `${vfPodRate('railwatch_vf_transmit_bytes_total')} * 8`, legend: '{{namespace}}/{{pod}} rail {{rail}} tx' },
       ],
     ),
+    timeseries(
+      'VF drops per pod',
+      "Packets the VFs each pod holds dropped on receive and transmit (IFLA_VF_STATS rx_dropped/tx_dropped), per rail, per second. Receive drops on a VF usually mean the pod's queues are full or the VF is rate-limited; absent for PF drivers without VF statistics.",
+      'pps',
+      [
+        { expr: vfPodRate('railwatch_vf_receive_dropped_total'), legend: '{{namespace}}/{{pod}} rail {{rail}} rx dropped' },
+        { expr: vfPodRate('railwatch_vf_transmit_dropped_total'), legend: '{{namespace}}/{{pod}} rail {{rail}} tx dropped' },
+      ],
+    ),
     timeseries('Packets per rail', 'RDMA port packets transmitted and received per second.', 'pps', [
       { expr: railRate('railwatch_rdma_port_transmit_packets_total'), legend: 'rail {{rail}} tx' },
       { expr: railRate('railwatch_rdma_port_receive_packets_total'), legend: 'rail {{rail}} rx' },
@@ -200,20 +209,30 @@ export function buildNodeDashboard(): Dashboard {
       panel: new TablePanel()
         .title('Pods on rails')
         .description(
-          "Each pod's VF interfaces from its Multus network-status: interface -> VF -> rail, and the VFs the kubelet gave the pod that are not attached (step 11 of the doctor; needs the API server).",
+          "Each pod's VF interfaces from its Multus network-status: interface -> VF -> rail; the VFs the kubelet gave the pod that are not attached (step 11 of the doctor; needs the API server); the pod's GPUs and whether they sit on the rails of its VFs (step 12: aligned when every GPU's rail has one of the pod's VFs and every VF's rail one of its GPUs; a pod with only GPUs or only VFs counts as aligned).",
         )
         .targets(
           queries([
             { expr: `railwatch_pod_attachment_info{${NODE}, ${RAIL}}`, table: true },
             { expr: `railwatch_pod_vfs_not_attached{${NODE}}`, table: true },
+            { expr: `railwatch_pod_gpus{${NODE}}`, table: true },
+            { expr: `railwatch_pod_rail_aligned{${NODE}}`, table: true },
           ]),
         )
         .withTransformation({ id: 'merge', options: {} })
         .withTransformation(
-          organize(['node', 'namespace', 'pod', 'interface', 'pci', 'rail', 'network', 'Value #B'], { 'Value #B': 'VFs not attached' }, ['Value #A']),
+          organize(
+            ['node', 'namespace', 'pod', 'interface', 'pci', 'rail', 'network', 'Value #B', 'Value #C', 'Value #D'],
+            { 'Value #B': 'VFs not attached', 'Value #C': 'GPUs', 'Value #D': 'GPUs on its rails' },
+            ['Value #A'],
+          ),
         )
         .overrideByName('VFs not attached', [
           { id: 'mappings', value: valueText({ '0': { text: 'none', color: 'green' }, '1': { text: '1', color: 'red' }, '2': { text: '2', color: 'red' } }) },
+          { id: 'custom.cellOptions', value: { type: 'color-text' } },
+        ])
+        .overrideByName('GPUs on its rails', [
+          { id: 'mappings', value: valueText({ '0': { text: 'misaligned', color: 'red' }, '1': { text: 'aligned', color: 'green' } }) },
           { id: 'custom.cellOptions', value: { type: 'color-text' } },
         ]),
       w: 24,
