@@ -6,7 +6,9 @@
 //    it was written; each scrape's served value gives its age against the scrape's start;
 //  - rate() error over 15 s scrape intervals for that steadily growing counter (median and worst), computed as
 //    Prometheus does (value difference over the difference of the scrape start times);
-//  - scrape time (1 scraper), and p50/p99/max under 50 and 200 concurrent scrapers (gzip, keep-alive);
+//  - scrape time (1 scraper), and p50/p99/max under 50 and 200 concurrent scrapers (gzip, keep-alive), with what
+//    else used the CPUs meanwhile and the bench client's own event-loop delay, so that a tail can be told apart
+//    from a machine shared with other work;
 //  - scan time (railwatch: full and cheap scan in-process, and its own railwatch_scan_duration_seconds; node_exporter
 //    reads the tree at every scrape: its collectors' node_scrape_collector_duration_seconds);
 //  - idle CPU (no scrapes), RSS at 60 s and peak RSS after the load.
@@ -18,6 +20,7 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 import { runScan } from '../agent/scan/registry.ts';
@@ -128,6 +131,29 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy CPU seconds of the whole machine (all CPUs), from /proc/stat. */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+}
+
+/**
+ * What else ran while `act` did: the CPU the rest of the machine used (busy CPU minus this process and the two
+ * programs), as % of one CPU, and the bench client's own event-loop delay (its scrapers wait for it too).
+ */
+async function contention<T>(pids: readonly number[], act: () => Promise<T>): Promise<{ value: T; otherCpuPct: number; clientLagMaxMs: number }> {
+  const own = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0) + (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  const [busy0, own0, t0] = [machineBusySeconds(), own(), performance.now()];
+  lag.enable();
+  const value = await act();
+  lag.disable();
+  const seconds = (performance.now() - t0) / 1000;
+  const other = machineBusySeconds() - busy0 - (own() - own0);
+  return { value, otherCpuPct: (Math.max(0, other) / seconds) * 100, clientLagMaxMs: lag.max / 1e6 };
 }
 
 /** The counter files railwatch exports: every counters/ file and every hw_counters/ file but lifespan. */
@@ -367,9 +393,14 @@ async function main(): Promise<number> {
     const scans = await scanOf();
 
     const loads: Record<string, { rw: Load; ne: Load }> = {};
+    const contended: Record<string, { rw: { otherCpuPct: number; clientLagMaxMs: number }; ne: { otherCpuPct: number; clientLagMaxMs: number } }> = {};
+    const pids = [rwChild.pid!, neChild.pid!];
     for (const c of [50, 200]) {
       process.stdout.write(`${c} concurrent scrapers for ${LOAD_MS / 1000} s each...\n`);
-      loads[c] = { rw: await load(rw, c, LOAD_MS), ne: await load(ne, c, LOAD_MS) };
+      const r = await contention(pids, () => load(rw, c, LOAD_MS));
+      const n = await contention(pids, () => load(ne, c, LOAD_MS));
+      loads[c] = { rw: r.value, ne: n.value };
+      contended[c] = { rw: r, ne: n };
     }
     const after = { rw: memoryOf(rwChild.pid!), ne: memoryOf(neChild.pid!) };
 
@@ -397,6 +428,8 @@ async function main(): Promise<number> {
       rows.push([`${c} scrapers (gzip), max ms`, l.rw.max, l.ne.max]);
       rows.push([`${c} scrapers (gzip), scrapes/s`, l.rw.perS, l.ne.perS]);
       rows.push([`${c} scrapers, errors`, l.rw.errors, l.ne.errors, '0']);
+      rows.push([`${c} scrapers: other processes' CPU, % of one CPU`, contended[c]!.rw.otherCpuPct, contended[c]!.ne.otherCpuPct]);
+      rows.push([`${c} scrapers: bench client loop delay max ms`, contended[c]!.rw.clientLagMaxMs, contended[c]!.ne.clientLagMaxMs]);
     }
     rows.push(['scan time, latest in serve ms (node_exporter: collectors per scrape)', scans.rw, scans.ne]);
     rows.push(['idle CPU %, no scrapes (railwatch: 10 s scans)', idle.rw, idle.ne]);
