@@ -112,7 +112,6 @@ describe('the compiled output against the allow-list', () => {
   test('children are started without a shell, from fixed argv constants; serve passes none of its own', () => {
     const line = readFileSync(join(dist, 'watch/line-process.js'), 'utf8');
     const netlink = readFileSync(join(dist, 'watch/netlink.js'), 'utf8');
-    const serve = readFileSync(join(dist, 'cli/serve.js'), 'utf8');
     assert.deepEqual([...line.matchAll(/\bspawn\(([^;]*)\);/g)].map((m) => /shell: false/.test(m[1]!)), [true]);
     assert.deepEqual([...netlink.matchAll(/\bexecFile\(([^\n]*)/g)].map((m) => /shell: false/.test(m[1]!)), [true]);
     const vfInfo = readFileSync(join(dist, 'netlink/vf-info.js'), 'utf8');
@@ -121,8 +120,13 @@ describe('the compiled output against the allow-list', () => {
     assert.deepEqual(IP_MONITOR_COMMAND, ['ip', '-o', 'monitor', 'link']);
     assert.deepEqual(IP_LINK_SHOW_COMMAND, ['ip', '-o', 'link', 'show']);
     assert.deepEqual(UDEVADM_MONITOR_COMMAND, ['udevadm', 'monitor', '--kernel', '--subsystem-match=pci', '--subsystem-match=net', '--subsystem-match=infiniband']);
-    const calls = [...serve.matchAll(/\b(startLinkMonitor|startUeventMonitor)\(\{([^\n]*)\}\)/g)].map((m) => `${m[1]} ${/\b(command|seedCommand)\s*:/.test(m[2]!) ? 'with argv' : 'default argv'}`);
-    assert.deepEqual(calls, ['startLinkMonitor default argv', 'startUeventMonitor default argv']);
+    // every start of a monitor in the build (serve starts both, in serve/monitors.js)
+    const calls = files.flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/\b(startLinkMonitor|startUeventMonitor)\(\{([^\n]*)\}\)/g)].map(
+        (m) => `${relative(dist, f)}: ${m[1]} ${/\b(command|seedCommand)\s*:/.test(m[2]!) ? 'with argv' : 'default argv'}`,
+      ),
+    );
+    assert.deepEqual(calls, ['serve/monitors.js: startLinkMonitor default argv', 'serve/monitors.js: startUeventMonitor default argv']);
     // the options that could carry argv exist only as test hooks: no flag or config setting reaches them
     assert.doesNotMatch(readFileSync(join(REPO, 'agent/config/config.ts'), 'utf8'), /command/i);
   });
