@@ -22,6 +22,10 @@ import {
   type TokenBucket,
 } from './events.ts';
 import { labelPatch } from './labels.ts';
+import { backoffDelay, DEFAULT_BACKOFF, expectOk, KubeStatusError, sleepUnlessAborted, type BackoffOptions } from './retry.ts';
+import { Wakeup } from './wakeup.ts';
+
+export { backoffDelay, KubeStatusError, type BackoffOptions } from './retry.ts';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
@@ -41,11 +45,6 @@ export interface KubeSync {
   stop(): Promise<void>;
   /** Resolves when the Node matches the desired state and no event waits to be written (or on stop). */
   settled(): Promise<void>;
-}
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
 }
 
 export interface KubeSyncOptions {
@@ -69,29 +68,6 @@ export interface KubeSyncOptions {
   requestTimeoutMs?: number;
   /** Refresh the condition's lastHeartbeatTime this often even when it is unchanged (config conditionHeartbeatSeconds). */
   heartbeatMs?: number;
-}
-
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000 };
-const MAX_RETRY_AFTER_MS = 5 * 60_000;
-
-/** Capped exponential backoff with jitter (delay in [cap/2, cap)); a Retry-After is honoured when longer. */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number, retryAfterMs?: number): number {
-  const cap = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(attempt, 30));
-  const jittered = cap / 2 + (cap / 2) * random();
-  return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
-}
-
-/** A non-2xx response. */
-export class KubeStatusError extends Error {
-  readonly status: number;
-  readonly retryAfterMs: number | undefined;
-  constructor(what: string, res: Pick<KubeResponse, 'status' | 'retryAfterMs' | 'body'>) {
-    const msg = typeof res.body === 'object' && res.body !== null && typeof (res.body as { message?: unknown }).message === 'string' ? (res.body as { message: string }).message : '';
-    super(`${what}: HTTP ${res.status}${msg ? `: ${msg}` : ''}`);
-    this.name = 'KubeStatusError';
-    this.status = res.status;
-    this.retryAfterMs = res.retryAfterMs;
-  }
 }
 
 interface ObservedNode {
@@ -168,72 +144,22 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
   let running = false;
   let stopped = false;
   const stopCtl = new AbortController();
-  let dirty = false;
-  let wake: (() => void) | undefined;
-  let converged = false;
-  let waiters: (() => void)[] = [];
+  const wakeup = new Wakeup();
   let loops: Promise<void>[] = [];
   let refreshing: Promise<ObservedNode> | undefined;
   /** ms until the condition's heartbeat is due, from the last pass (undefined: no heartbeat to wait for). */
   let heartbeatWait: number | undefined;
 
-  function trigger(): void {
-    dirty = true;
-    converged = false;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  }
-
-  function settle(): void {
-    converged = true;
-    const ws = waiters;
-    waiters = [];
-    for (const w of ws) w();
-  }
-
-  /** Sleeps, waking early only on stop. */
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (stopCtl.signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        stopCtl.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      stopCtl.signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  /** Waits for a trigger (or stop, or the timeout). */
-  function waitForTrigger(timeoutMs: number | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      };
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          wake = undefined;
-          dirty = true;
-          resolve();
-        }, timeoutMs);
-      }
-    });
-  }
+  const sleep = (ms: number) => sleepUnlessAborted(ms, stopCtl.signal);
 
   function observe(node: ObservedNode): void {
     if (observed !== undefined && olderThan(node.resourceVersion, observed.resourceVersion)) return;
     observed = node;
-    trigger();
+    wakeup.trigger();
   }
 
   async function call(req: KubeRequest, what: string): Promise<KubeResponse> {
-    const res = await client.request({ ...req, signal: stopCtl.signal });
-    if (res.status < 200 || res.status > 299) throw new KubeStatusError(what, res);
-    return res;
+    return expectOk(await client.request({ ...req, signal: stopCtl.signal }), what);
   }
 
   /** GET the own Node; concurrent callers share one request. */
@@ -361,22 +287,22 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
     let attempt = 0;
     let eventWait: number | undefined;
     while (running) {
-      if (!dirty) {
+      if (!wakeup.pending) {
         // a heartbeat due at once (the write did not come back as the observed Node) waits a second, never spins
         const beat = heartbeatWait === undefined ? undefined : Math.max(heartbeatWait, 1000);
-        await waitForTrigger(eventWait === undefined ? beat : beat === undefined ? eventWait : Math.min(eventWait, beat));
+        await wakeup.wait(eventWait === undefined ? beat : beat === undefined ? eventWait : Math.min(eventWait, beat));
         if (!running) break;
       }
-      dirty = false;
+      wakeup.take();
       try {
         eventWait = await reconcileOnce();
         attempt = 0;
-        if (desired !== undefined && observed !== undefined && !dirty && eventWait === undefined) settle();
+        if (desired !== undefined && observed !== undefined && !wakeup.pending && eventWait === undefined) wakeup.settle();
       } catch (err) {
         if (!running) break;
         const retryAfter = await onFailure(err, 'reconcile', attempt);
         await sleep(backoffDelay(attempt++, backoff, random, retryAfter));
-        dirty = true;
+        wakeup.markPending();
       }
     }
   }
@@ -414,7 +340,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
             } else if (ev.type === 'DELETED') {
               observed = undefined;
               rv = undefined;
-              trigger();
+              wakeup.trigger();
             } else if (ev.type === 'ERROR') {
               const code = (ev.object as { code?: unknown } | undefined)?.code;
               if (code === 410) expired = true;
@@ -459,7 +385,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
           s.dirty = true;
         }
       }
-      trigger();
+      wakeup.trigger();
     },
     start() {
       if (running || stopped) return;
@@ -471,13 +397,13 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
       stopped = true;
       running = false;
       stopCtl.abort();
-      trigger();
+      wakeup.trigger();
       await Promise.allSettled(loops);
-      settle();
+      wakeup.settle();
     },
     settled() {
-      if (stopped || (converged && !dirty)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push(resolve));
+      if (stopped) return Promise.resolve();
+      return wakeup.settled();
     },
   };
 }
