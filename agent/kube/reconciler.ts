@@ -10,25 +10,17 @@
 import type { Logger } from '../log.ts';
 import { createKubeClient, KubeNetworkError, loadKubeConfig, type ApiConnection, type KubeClient, type KubeMode, type KubeRequest, type KubeResponse } from './client.ts';
 import { conditionPatch, heartbeatDueInMs, type DesiredCondition, type NodeCondition } from './condition.ts';
-import {
-  createTokenBucket,
-  eventName,
-  eventNamespace,
-  eventObject,
-  microTime,
-  seriesKey,
-  type KubeEvent,
-  type NodeEventSpec,
-  type TokenBucket,
-} from './events.ts';
+import { NodeEventWriter } from './event-writer.ts';
+import type { NodeEventSpec } from './events.ts';
 import { labelPatch } from './labels.ts';
 import { backoffDelay, DEFAULT_BACKOFF, expectOk, KubeStatusError, sleepUnlessAborted, type BackoffOptions } from './retry.ts';
 import { Wakeup } from './wakeup.ts';
 
 export { backoffDelay, KubeStatusError, type BackoffOptions } from './retry.ts';
 
-export const MERGE_PATCH = 'application/merge-patch+json';
-export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+import { MERGE_PATCH, STRATEGIC_MERGE_PATCH } from './transport.ts';
+
+export { MERGE_PATCH, STRATEGIC_MERGE_PATCH } from './transport.ts';
 
 export interface KubeDesired {
   /** The full desired label set under the own prefix. */
@@ -101,15 +93,6 @@ function olderThan(a: string, b: string): boolean {
   return BigInt(a) < BigInt(b);
 }
 
-interface Series {
-  spec: NodeEventSpec;
-  name?: string;
-  count: number;
-  firstMs: number;
-  lastObservedMs: number;
-  dirty: boolean;
-}
-
 /** The sync for the mode: a real one against the API server, or a standalone one that only logs. */
 export function createKubeSync(opts: KubeSyncOptions): KubeSync {
   if (opts.mode.kind === 'standalone' && opts.loadConfig === undefined) return createStandaloneSync(opts, opts.mode.why);
@@ -133,13 +116,9 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
     ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
   });
   const nodePath = `/api/v1/nodes/${encodeURIComponent(nodeName)}`;
-  const eventsPath = (spec: NodeEventSpec) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(eventNamespace(spec))}/events`;
 
   let desired: KubeDesired | undefined;
   let observed: ObservedNode | undefined;
-  const series = new Map<string, Series>();
-  const buckets = new Map<string, TokenBucket>();
-  let eventSeq = 0;
 
   let running = false;
   let stopped = false;
@@ -151,6 +130,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
   let heartbeatWait: number | undefined;
 
   const sleep = (ms: number) => sleepUnlessAborted(ms, stopCtl.signal);
+  const eventWriter = new NodeEventWriter({ client, nodeName, log, now, signal: stopCtl.signal, rate: eventRate, seriesWindowMs });
 
   function observe(node: ObservedNode): void {
     if (observed !== undefined && olderThan(node.resourceVersion, observed.resourceVersion)) return;
@@ -206,70 +186,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
       }
       heartbeatWait = heartbeatDueInMs(node.conditions, desired.condition.type, opts.heartbeatMs, now());
     }
-    return flushEvents(node);
-  }
-
-  async function flushEvents(node: ObservedNode): Promise<number | undefined> {
-    let wait: number | undefined;
-    const t = now();
-    for (const [key, s] of series) {
-      if (!s.dirty) {
-        if (t - s.lastObservedMs > seriesWindowMs) {
-          series.delete(key);
-          buckets.delete(key);
-        }
-        continue;
-      }
-      let bucket = buckets.get(key);
-      if (bucket === undefined) {
-        bucket = createTokenBucket(eventRate.burst, eventRate.refillMs, t);
-        buckets.set(key, bucket);
-      }
-      if (!bucket.take(t)) {
-        const w = bucket.waitMs(t);
-        wait = wait === undefined ? w : Math.min(wait, w);
-        continue;
-      }
-      await writeEvent(s, node);
-      s.dirty = false;
-    }
-    return wait;
-  }
-
-  async function writeEvent(s: Series, node: ObservedNode): Promise<void> {
-    const seriesBody = { count: s.count, lastObservedTime: microTime(s.lastObservedMs) };
-    if (s.name !== undefined) {
-      const res = await client.request({
-        verb: 'patch',
-        method: 'PATCH',
-        path: `${eventsPath(s.spec)}/${encodeURIComponent(s.name)}`,
-        body: { series: seriesBody },
-        contentType: MERGE_PATCH,
-        signal: stopCtl.signal,
-      });
-      if (res.status >= 200 && res.status <= 299) return;
-      if (res.status !== 404) return eventFailure(s, res, 'patch event');
-      s.name = undefined; // expired (events have a TTL): create it again
-    }
-    const name = eventName(s.spec.pod?.name ?? nodeName, s.firstMs, eventSeq++);
-    const body: KubeEvent = eventObject(s.spec, { name: nodeName, uid: node.uid }, name, s.firstMs);
-    if (s.count > 1) body.series = seriesBody;
-    const res = await client.request({ verb: 'create', method: 'POST', path: eventsPath(s.spec), body, contentType: 'application/json', signal: stopCtl.signal });
-    if (res.status >= 200 && res.status <= 299) {
-      s.name = name;
-      log.info('event recorded', { node: nodeName, ...(s.spec.pod ? { pod: `${s.spec.pod.namespace}/${s.spec.pod.name}` } : {}), reason: s.spec.reason, type: s.spec.type, note: s.spec.note });
-      return;
-    }
-    return eventFailure(s, res, 'create event');
-  }
-
-  /** A rejected event (400, 403, 422) is dropped with a log line; anything else is retried with backoff. */
-  function eventFailure(s: Series, res: KubeResponse, what: string): void {
-    if (res.status === 400 || res.status === 403 || res.status === 422) {
-      log.error('event rejected by the API server; dropped', { node: nodeName, reason: s.spec.reason, status: res.status, body: res.body });
-      return;
-    }
-    throw new KubeStatusError(what, res);
+    return eventWriter.flush({ name: nodeName, uid: node.uid });
   }
 
   /** Handles a failure; returns the Retry-After in ms, if any. */
@@ -373,18 +290,7 @@ function createClusterSync(opts: KubeSyncOptions): KubeSync {
     update(d) {
       if (stopped) return;
       desired = { labels: { ...d.labels }, ...(d.condition === undefined ? {} : { condition: d.condition }) };
-      const t = now();
-      for (const spec of d.events ?? []) {
-        const key = seriesKey(spec);
-        const s = series.get(key);
-        if (s === undefined || t - s.lastObservedMs > seriesWindowMs) {
-          series.set(key, { spec, count: 1, firstMs: t, lastObservedMs: t, dirty: true });
-        } else {
-          s.count++;
-          s.lastObservedMs = t;
-          s.dirty = true;
-        }
-      }
+      eventWriter.record(d.events ?? []);
       wakeup.trigger();
     },
     start() {

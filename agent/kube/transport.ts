@@ -11,6 +11,10 @@ function transport(protocol: string): typeof HttpModule | typeof HttpsModule {
   return protocol === 'http:' ? process.getBuiltinModule('node:http') : process.getBuiltinModule('node:https');
 }
 
+/** The patch Content-Types railwatch sets (a merge patch for labels and events, a strategic one for conditions). */
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+
 /** A request's destination: the full URL, and the options (TLS settings, Authorization header) that go with it. */
 export interface RequestTarget {
   url: URL;
