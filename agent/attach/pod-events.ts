@@ -2,7 +2,7 @@
 // `RailMisaligned` (from the GPU/VF alignment of the pod), each once per pod and cause. A cause that resolves and
 // comes back while the pod lives is not reported again; a pod that leaves the allocation is forgotten, so a new pod
 // of the same name (a new uid) starts afresh. The specs go through the same reconciler, rate limits and series as
-// the Node's events (agent/kube/reconciler.ts), written in the pod's namespace with its uid so that
+// the Node's events (agent/kube/event-writer.ts), written in the pod's namespace with its uid so that
 // `kubectl describe pod` lists them.
 import type { NodeEventSpec } from '../kube/events.ts';
 import type { AttachmentView } from './judge.ts';

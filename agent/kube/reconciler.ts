@@ -1,30 +1,27 @@
 // The reconcile loop: level-triggered convergence of the own Node to the desired labels and condition, plus the
-// Node's events. `update()` sets what is wanted; a worker compares it with the Node as last seen (from a GET, the
-// watch on the own Node, or a write's response) and writes only the difference. A label someone deletes comes
-// back through the watch; a restart that finds the Node converged writes nothing.
+// Node's events. `update()` sets what is wanted; a worker compares it with the Node as last seen (the NodeWatcher,
+// agent/kube/node-watch.ts: from a GET, the watch on the own Node, or a write's response) and writes only the
+// difference; events go through the NodeEventWriter (agent/kube/event-writer.ts). A label someone deletes comes
+// back through the watch; a restart that finds the Node converged writes nothing. The worker sleeps on a Wakeup
+// (agent/kube/wakeup.ts) until an update, a change of the Node, a held-back event or the condition's heartbeat.
 //
-// Failures (no connection, timeouts, 5xx, 429 with Retry-After, 409, 401) back off exponentially with jitter, capped;
-// a 401 re-creates the KubeConfig so a rotated service-account token file is read again; a 409 re-reads the Node.
-// Every request is counted in the counters map by `${verb}\t${code}`. Without a cluster, a standalone sync logs
-// what it would have written.
+// Failures (no connection, timeouts, 5xx, 429 with Retry-After, 409, 401) back off exponentially with jitter, capped
+// (agent/kube/retry.ts); a 401 re-creates the KubeConfig so a rotated service-account token file is read again; a
+// 409 re-reads the Node. Every request is counted in the counters map by `${verb}\t${code}`. Without a cluster, a
+// standalone sync logs what it would have written.
 import type { Logger } from '../log.ts';
-import { createKubeClient, KubeNetworkError, loadKubeConfig, type ApiConnection, type KubeClient, type KubeMode, type KubeRequest, type KubeResponse } from './client.ts';
+import { createKubeClient, loadKubeConfig, type ApiConnection, type KubeClient, type KubeMode } from './client.ts';
 import { conditionPatch, heartbeatDueInMs, type DesiredCondition, type NodeCondition } from './condition.ts';
-import {
-  createTokenBucket,
-  eventName,
-  eventNamespace,
-  eventObject,
-  microTime,
-  seriesKey,
-  type KubeEvent,
-  type NodeEventSpec,
-  type TokenBucket,
-} from './events.ts';
+import { NodeEventWriter } from './event-writer.ts';
+import type { NodeEventSpec } from './events.ts';
 import { labelPatch } from './labels.ts';
+import { NodeWatcher, readNode } from './node-watch.ts';
+import { backoffDelay, DEFAULT_BACKOFF, expectOk, KubeStatusError, sleepUnlessAborted, type BackoffOptions } from './retry.ts';
+import { MERGE_PATCH, STRATEGIC_MERGE_PATCH } from './transport.ts';
+import { Wakeup } from './wakeup.ts';
 
-export const MERGE_PATCH = 'application/merge-patch+json';
-export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+export { backoffDelay, KubeStatusError, type BackoffOptions } from './retry.ts';
+export { MERGE_PATCH, STRATEGIC_MERGE_PATCH } from './transport.ts';
 
 export interface KubeDesired {
   /** The full desired label set under the own prefix. */
@@ -41,11 +38,6 @@ export interface KubeSync {
   stop(): Promise<void>;
   /** Resolves when the Node matches the desired state and no event waits to be written (or on stop). */
   settled(): Promise<void>;
-}
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
 }
 
 export interface KubeSyncOptions {
@@ -71,415 +63,178 @@ export interface KubeSyncOptions {
   heartbeatMs?: number;
 }
 
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000 };
-const MAX_RETRY_AFTER_MS = 5 * 60_000;
-
-/** Capped exponential backoff with jitter (delay in [cap/2, cap)); a Retry-After is honoured when longer. */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number, retryAfterMs?: number): number {
-  const cap = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(attempt, 30));
-  const jittered = cap / 2 + (cap / 2) * random();
-  return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
-}
-
-/** A non-2xx response. */
-export class KubeStatusError extends Error {
-  readonly status: number;
-  readonly retryAfterMs: number | undefined;
-  constructor(what: string, res: Pick<KubeResponse, 'status' | 'retryAfterMs' | 'body'>) {
-    const msg = typeof res.body === 'object' && res.body !== null && typeof (res.body as { message?: unknown }).message === 'string' ? (res.body as { message: string }).message : '';
-    super(`${what}: HTTP ${res.status}${msg ? `: ${msg}` : ''}`);
-    this.name = 'KubeStatusError';
-    this.status = res.status;
-    this.retryAfterMs = res.retryAfterMs;
-  }
-}
-
-interface ObservedNode {
-  uid: string;
-  resourceVersion: string;
-  labels: Record<string, string>;
-  conditions: NodeCondition[];
-}
-
-function readNode(obj: unknown): ObservedNode | undefined {
-  if (typeof obj !== 'object' || obj === null) return undefined;
-  const meta = (obj as { metadata?: unknown }).metadata;
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const m = meta as { uid?: unknown; resourceVersion?: unknown; labels?: unknown };
-  if (typeof m.uid !== 'string' || typeof m.resourceVersion !== 'string') return undefined;
-  const labels: Record<string, string> = {};
-  if (typeof m.labels === 'object' && m.labels !== null) {
-    for (const [k, v] of Object.entries(m.labels)) if (typeof v === 'string') labels[k] = v;
-  }
-  const status = (obj as { status?: { conditions?: unknown } }).status;
-  const conditions = Array.isArray(status?.conditions) ? (status.conditions as unknown[]).filter((c): c is NodeCondition => typeof (c as NodeCondition)?.type === 'string') : [];
-  return { uid: m.uid, resourceVersion: m.resourceVersion, labels, conditions };
-}
-
-/**
- * resourceVersion is opaque by contract and an etcd revision in practice; it is compared only to drop a copy of
- * the Node older than the one already held (a watch event that arrives after a write's response).
- */
-function olderThan(a: string, b: string): boolean {
-  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return BigInt(a) < BigInt(b);
-}
-
-interface Series {
-  spec: NodeEventSpec;
-  name?: string;
-  count: number;
-  firstMs: number;
-  lastObservedMs: number;
-  dirty: boolean;
-}
-
 /** The sync for the mode: a real one against the API server, or a standalone one that only logs. */
 export function createKubeSync(opts: KubeSyncOptions): KubeSync {
   if (opts.mode.kind === 'standalone' && opts.loadConfig === undefined) return createStandaloneSync(opts, opts.mode.why);
-  return createClusterSync(opts);
+  return new ClusterSync(opts);
 }
 
-function createClusterSync(opts: KubeSyncOptions): KubeSync {
-  const { nodeName, labelPrefix, log } = opts;
-  const now = opts.now ?? Date.now;
-  const random = opts.random ?? Math.random;
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff };
-  const watchTimeout = opts.watchTimeoutSeconds ?? { min: 300, max: 600 };
-  const eventRate = opts.eventRate ?? { burst: 5, refillMs: 5 * 60_000 };
-  const seriesWindowMs = opts.eventSeriesWindowMs ?? 30 * 60_000;
-  const mode = opts.mode;
-  const loadConfig =
-    opts.loadConfig ?? (() => (mode.kind === 'standalone' ? Promise.reject(new Error('standalone')) : loadKubeConfig(mode)));
-  const client: KubeClient = createKubeClient({
-    loadConfig,
-    counters: opts.counters,
-    ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
-  });
-  const nodePath = `/api/v1/nodes/${encodeURIComponent(nodeName)}`;
-  const eventsPath = (spec: NodeEventSpec) => `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(eventNamespace(spec))}/events`;
+/** Against the API server: a worker that writes the difference, and the watch on the own Node. */
+class ClusterSync implements KubeSync {
+  readonly #opts: KubeSyncOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #backoff: BackoffOptions;
+  readonly #client: KubeClient;
+  readonly #nodePath: string;
+  /** Aborted by stop(): ends both loops and the requests in flight. */
+  readonly #stop = new AbortController();
+  readonly #wakeup = new Wakeup();
+  readonly #watcher: NodeWatcher;
+  readonly #events: NodeEventWriter;
 
-  let desired: KubeDesired | undefined;
-  let observed: ObservedNode | undefined;
-  const series = new Map<string, Series>();
-  const buckets = new Map<string, TokenBucket>();
-  let eventSeq = 0;
-
-  let running = false;
-  let stopped = false;
-  const stopCtl = new AbortController();
-  let dirty = false;
-  let wake: (() => void) | undefined;
-  let converged = false;
-  let waiters: (() => void)[] = [];
-  let loops: Promise<void>[] = [];
-  let refreshing: Promise<ObservedNode> | undefined;
+  #desired: KubeDesired | undefined;
+  #running = false;
+  #stopped = false;
+  #loops: Promise<void>[] = [];
   /** ms until the condition's heartbeat is due, from the last pass (undefined: no heartbeat to wait for). */
-  let heartbeatWait: number | undefined;
+  #heartbeatWait: number | undefined;
 
-  function trigger(): void {
-    dirty = true;
-    converged = false;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  }
-
-  function settle(): void {
-    converged = true;
-    const ws = waiters;
-    waiters = [];
-    for (const w of ws) w();
-  }
-
-  /** Sleeps, waking early only on stop. */
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (stopCtl.signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        stopCtl.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      stopCtl.signal.addEventListener('abort', done, { once: true });
+  constructor(opts: KubeSyncOptions) {
+    this.#opts = opts;
+    const { nodeName, log } = opts;
+    const now = (this.#now = opts.now ?? Date.now);
+    const random = (this.#random = opts.random ?? Math.random);
+    const backoff = (this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff });
+    const mode = opts.mode;
+    const loadConfig =
+      opts.loadConfig ?? (() => (mode.kind === 'standalone' ? Promise.reject(new Error('standalone')) : loadKubeConfig(mode)));
+    const client = (this.#client = createKubeClient({
+      loadConfig,
+      counters: opts.counters,
+      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+    }));
+    this.#nodePath = `/api/v1/nodes/${encodeURIComponent(nodeName)}`;
+    const signal = this.#stop.signal;
+    this.#watcher = new NodeWatcher({
+      client,
+      nodeName,
+      signal,
+      now,
+      random,
+      backoff,
+      watchTimeoutSeconds: opts.watchTimeoutSeconds ?? { min: 300, max: 600 },
+      onChange: () => this.#wakeup.trigger(),
+      onFailure: (err, where, attempt) => this.#onFailure(err, where, attempt),
+    });
+    this.#events = new NodeEventWriter({
+      client,
+      nodeName,
+      log,
+      now,
+      signal,
+      rate: opts.eventRate ?? { burst: 5, refillMs: 5 * 60_000 },
+      seriesWindowMs: opts.eventSeriesWindowMs ?? 30 * 60_000,
     });
   }
 
-  /** Waits for a trigger (or stop, or the timeout). */
-  function waitForTrigger(timeoutMs: number | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      };
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          wake = undefined;
-          dirty = true;
-          resolve();
-        }, timeoutMs);
+  update(d: KubeDesired): void {
+    if (this.#stopped) return;
+    this.#desired = { labels: { ...d.labels }, ...(d.condition === undefined ? {} : { condition: d.condition }) };
+    this.#events.record(d.events ?? []);
+    this.#wakeup.trigger();
+  }
+
+  start(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    this.#opts.log.info('kubernetes sync started', { node: this.#opts.nodeName, mode: this.#opts.mode.kind });
+    this.#loops = [this.#work(), this.#watcher.run()];
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#running = false;
+    this.#stop.abort();
+    this.#wakeup.trigger();
+    await Promise.allSettled(this.#loops);
+    this.#wakeup.settle();
+  }
+
+  settled(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return this.#wakeup.settled();
+  }
+
+  /** The worker: a pass on each wake-up; backs off after a failed one. */
+  async #work(): Promise<void> {
+    let attempt = 0;
+    let eventWait: number | undefined;
+    while (this.#running) {
+      if (!this.#wakeup.pending) {
+        // a heartbeat due at once (the write did not come back as the observed Node) waits a second, never spins
+        const beat = this.#heartbeatWait === undefined ? undefined : Math.max(this.#heartbeatWait, 1000);
+        await this.#wakeup.wait(eventWait === undefined ? beat : beat === undefined ? eventWait : Math.min(eventWait, beat));
+        if (!this.#running) break;
       }
-    });
-  }
-
-  function observe(node: ObservedNode): void {
-    if (observed !== undefined && olderThan(node.resourceVersion, observed.resourceVersion)) return;
-    observed = node;
-    trigger();
-  }
-
-  async function call(req: KubeRequest, what: string): Promise<KubeResponse> {
-    const res = await client.request({ ...req, signal: stopCtl.signal });
-    if (res.status < 200 || res.status > 299) throw new KubeStatusError(what, res);
-    return res;
-  }
-
-  /** GET the own Node; concurrent callers share one request. */
-  function refreshNode(): Promise<ObservedNode> {
-    refreshing ??= (async () => {
+      this.#wakeup.take();
       try {
-        const res = await call({ verb: 'get', method: 'GET', path: nodePath }, `get node ${nodeName}`);
-        const node = readNode(res.body);
-        if (node === undefined) throw new KubeNetworkError('get node: response is not a Node');
-        observed = undefined;
-        observe(node);
-        return node;
-      } finally {
-        refreshing = undefined;
+        eventWait = await this.#reconcileOnce();
+        attempt = 0;
+        if (this.#desired !== undefined && this.#watcher.observed !== undefined && !this.#wakeup.pending && eventWait === undefined) this.#wakeup.settle();
+      } catch (err) {
+        if (!this.#running) break;
+        const retryAfter = await this.#onFailure(err, 'reconcile', attempt);
+        await sleepUnlessAborted(backoffDelay(attempt++, this.#backoff, this.#random, retryAfter), this.#stop.signal);
+        this.#wakeup.markPending();
       }
-    })();
-    return refreshing;
+    }
   }
 
   /** One pass; returns ms until a rate-limited event may be written (undefined: none waits). */
-  async function reconcileOnce(): Promise<number | undefined> {
-    if (desired === undefined) return undefined;
-    let node = observed ?? (await refreshNode());
-    const lp = labelPatch(node.labels, desired.labels, labelPrefix);
+  async #reconcileOnce(): Promise<number | undefined> {
+    const { nodeName, labelPrefix, log } = this.#opts;
+    const watcher = this.#watcher;
+    if (this.#desired === undefined) return undefined;
+    // this.#desired is read where it is used: an update() during a write is seen by the rest of the pass
+    let node = watcher.observed ?? (await watcher.refresh());
+    const lp = labelPatch(node.labels, this.#desired.labels, labelPrefix);
     if (lp !== undefined) {
       log.info('patching node labels', { node: nodeName, labels: lp.metadata.labels });
-      const res = await call({ verb: 'patch', method: 'PATCH', path: nodePath, body: lp, contentType: MERGE_PATCH }, 'patch node labels');
+      const res = expectOk(
+        await this.#client.request({ verb: 'patch', method: 'PATCH', path: this.#nodePath, body: lp, contentType: MERGE_PATCH, signal: this.#stop.signal }),
+        'patch node labels',
+      );
       const updated = readNode(res.body);
-      if (updated !== undefined) observe(updated);
-      node = observed ?? node;
+      if (updated !== undefined) watcher.observe(updated);
+      node = watcher.observed ?? node;
     }
-    if (desired.condition !== undefined) {
-      const cp = conditionPatch(node.conditions, desired.condition, now(), opts.heartbeatMs);
+    if (this.#desired.condition !== undefined) {
+      const cp = conditionPatch(node.conditions, this.#desired.condition, this.#now(), this.#opts.heartbeatMs);
       if (cp !== undefined) {
         const c = cp.status.conditions[0];
         log.info('patching node condition', { node: nodeName, type: c?.type, status: c?.status, reason: c?.reason });
-        const res = await call(
-          { verb: 'patch', method: 'PATCH', path: `${nodePath}/status`, body: cp, contentType: STRATEGIC_MERGE_PATCH },
+        const res = expectOk(
+          await this.#client.request({
+            verb: 'patch',
+            method: 'PATCH',
+            path: `${this.#nodePath}/status`,
+            body: cp,
+            contentType: STRATEGIC_MERGE_PATCH,
+            signal: this.#stop.signal,
+          }),
           'patch node status',
         );
         const updated = readNode(res.body);
-        if (updated !== undefined) observe(updated);
-        node = observed ?? node;
+        if (updated !== undefined) watcher.observe(updated);
+        node = watcher.observed ?? node;
       }
-      heartbeatWait = heartbeatDueInMs(node.conditions, desired.condition.type, opts.heartbeatMs, now());
+      this.#heartbeatWait = heartbeatDueInMs(node.conditions, this.#desired.condition.type, this.#opts.heartbeatMs, this.#now());
     }
-    return flushEvents(node);
+    return this.#events.flush({ name: nodeName, uid: node.uid });
   }
 
-  async function flushEvents(node: ObservedNode): Promise<number | undefined> {
-    let wait: number | undefined;
-    const t = now();
-    for (const [key, s] of series) {
-      if (!s.dirty) {
-        if (t - s.lastObservedMs > seriesWindowMs) {
-          series.delete(key);
-          buckets.delete(key);
-        }
-        continue;
-      }
-      let bucket = buckets.get(key);
-      if (bucket === undefined) {
-        bucket = createTokenBucket(eventRate.burst, eventRate.refillMs, t);
-        buckets.set(key, bucket);
-      }
-      if (!bucket.take(t)) {
-        const w = bucket.waitMs(t);
-        wait = wait === undefined ? w : Math.min(wait, w);
-        continue;
-      }
-      await writeEvent(s, node);
-      s.dirty = false;
-    }
-    return wait;
-  }
-
-  async function writeEvent(s: Series, node: ObservedNode): Promise<void> {
-    const seriesBody = { count: s.count, lastObservedTime: microTime(s.lastObservedMs) };
-    if (s.name !== undefined) {
-      const res = await client.request({
-        verb: 'patch',
-        method: 'PATCH',
-        path: `${eventsPath(s.spec)}/${encodeURIComponent(s.name)}`,
-        body: { series: seriesBody },
-        contentType: MERGE_PATCH,
-        signal: stopCtl.signal,
-      });
-      if (res.status >= 200 && res.status <= 299) return;
-      if (res.status !== 404) return eventFailure(s, res, 'patch event');
-      s.name = undefined; // expired (events have a TTL): create it again
-    }
-    const name = eventName(s.spec.pod?.name ?? nodeName, s.firstMs, eventSeq++);
-    const body: KubeEvent = eventObject(s.spec, { name: nodeName, uid: node.uid }, name, s.firstMs);
-    if (s.count > 1) body.series = seriesBody;
-    const res = await client.request({ verb: 'create', method: 'POST', path: eventsPath(s.spec), body, contentType: 'application/json', signal: stopCtl.signal });
-    if (res.status >= 200 && res.status <= 299) {
-      s.name = name;
-      log.info('event recorded', { node: nodeName, ...(s.spec.pod ? { pod: `${s.spec.pod.namespace}/${s.spec.pod.name}` } : {}), reason: s.spec.reason, type: s.spec.type, note: s.spec.note });
-      return;
-    }
-    return eventFailure(s, res, 'create event');
-  }
-
-  /** A rejected event (400, 403, 422) is dropped with a log line; anything else is retried with backoff. */
-  function eventFailure(s: Series, res: KubeResponse, what: string): void {
-    if (res.status === 400 || res.status === 403 || res.status === 422) {
-      log.error('event rejected by the API server; dropped', { node: nodeName, reason: s.spec.reason, status: res.status, body: res.body });
-      return;
-    }
-    throw new KubeStatusError(what, res);
-  }
-
-  /** Handles a failure; returns the Retry-After in ms, if any. */
-  async function onFailure(err: unknown, where: string, attempt: number): Promise<number | undefined> {
+  /** Handles a failure of either loop; returns the Retry-After in ms, if any. */
+  async #onFailure(err: unknown, where: string, attempt: number): Promise<number | undefined> {
+    const { log, nodeName } = this.#opts;
     const status = err instanceof KubeStatusError ? err.status : undefined;
     const meta: Record<string, unknown> = { node: nodeName, where, attempt, error: (err as Error).message };
     if (attempt === 0 || attempt % 10 === 0) log.warn('kubernetes request failed; backing off', meta);
     else log.debug('kubernetes request failed; backing off', meta);
-    if (status === 401) await client.reload();
-    if (status === 409 || status === 404) observed = undefined;
+    if (status === 401) await this.#client.reload();
+    if (status === 409 || status === 404) this.#watcher.forget();
     return err instanceof KubeStatusError ? err.retryAfterMs : undefined;
   }
-
-  async function workerLoop(): Promise<void> {
-    let attempt = 0;
-    let eventWait: number | undefined;
-    while (running) {
-      if (!dirty) {
-        // a heartbeat due at once (the write did not come back as the observed Node) waits a second, never spins
-        const beat = heartbeatWait === undefined ? undefined : Math.max(heartbeatWait, 1000);
-        await waitForTrigger(eventWait === undefined ? beat : beat === undefined ? eventWait : Math.min(eventWait, beat));
-        if (!running) break;
-      }
-      dirty = false;
-      try {
-        eventWait = await reconcileOnce();
-        attempt = 0;
-        if (desired !== undefined && observed !== undefined && !dirty && eventWait === undefined) settle();
-      } catch (err) {
-        if (!running) break;
-        const retryAfter = await onFailure(err, 'reconcile', attempt);
-        await sleep(backoffDelay(attempt++, backoff, random, retryAfter));
-        dirty = true;
-      }
-    }
-  }
-
-  async function watchLoop(): Promise<void> {
-    let attempt = 0;
-    let rv: string | undefined;
-    let gones = 0;
-    while (running) {
-      try {
-        if (rv === undefined) rv = (await refreshNode()).resourceVersion;
-        const timeoutSeconds = Math.floor(watchTimeout.min + (watchTimeout.max - watchTimeout.min) * random());
-        const selector = encodeURIComponent(`metadata.name=${nodeName}`);
-        const path = `/api/v1/nodes?fieldSelector=${selector}&watch=true&resourceVersion=${encodeURIComponent(rv)}&allowWatchBookmarks=true&timeoutSeconds=${timeoutSeconds}`;
-        const started = now();
-        let expired = false;
-        let failure: KubeStatusError | undefined;
-        let events = 0;
-        const res = await client.watch({
-          path,
-          signal: stopCtl.signal,
-          idleTimeoutMs: (timeoutSeconds + 30) * 1000,
-          onObject(obj) {
-            const ev = obj as { type?: unknown; object?: unknown };
-            events++;
-            if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {
-              const node = readNode(ev.object);
-              if (node !== undefined) {
-                rv = node.resourceVersion;
-                observe(node);
-              }
-            } else if (ev.type === 'BOOKMARK') {
-              const v = (ev.object as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
-              if (typeof v === 'string') rv = v;
-            } else if (ev.type === 'DELETED') {
-              observed = undefined;
-              rv = undefined;
-              trigger();
-            } else if (ev.type === 'ERROR') {
-              const code = (ev.object as { code?: unknown } | undefined)?.code;
-              if (code === 410) expired = true;
-              else failure = new KubeStatusError('watch', { status: typeof code === 'number' ? code : 500, body: ev.object });
-            }
-          },
-        });
-        if (res.status === 410 || expired) {
-          // too old a resourceVersion: read the Node again and watch from there (at once the first time)
-          rv = undefined;
-          if (gones++ > 0) await sleep(backoffDelay(attempt++, backoff, random));
-          continue;
-        }
-        if (res.status !== 200) throw new KubeStatusError('watch node', res);
-        if (failure !== undefined) throw failure;
-        gones = 0;
-        // a clean close (the server's timeout): watch again from rv at once, unless it closed at once
-        if (events === 0 && now() - started < 1000) await sleep(backoffDelay(attempt++, backoff, random));
-        else attempt = 0;
-      } catch (err) {
-        if (!running) break;
-        const retryAfter = await onFailure(err, 'watch', attempt);
-        if (err instanceof KubeStatusError && (err.status === 404 || err.status === 409)) rv = undefined;
-        await sleep(backoffDelay(attempt++, backoff, random, retryAfter));
-      }
-    }
-  }
-
-  return {
-    update(d) {
-      if (stopped) return;
-      desired = { labels: { ...d.labels }, ...(d.condition === undefined ? {} : { condition: d.condition }) };
-      const t = now();
-      for (const spec of d.events ?? []) {
-        const key = seriesKey(spec);
-        const s = series.get(key);
-        if (s === undefined || t - s.lastObservedMs > seriesWindowMs) {
-          series.set(key, { spec, count: 1, firstMs: t, lastObservedMs: t, dirty: true });
-        } else {
-          s.count++;
-          s.lastObservedMs = t;
-          s.dirty = true;
-        }
-      }
-      trigger();
-    },
-    start() {
-      if (running || stopped) return;
-      running = true;
-      log.info('kubernetes sync started', { node: nodeName, mode: opts.mode.kind });
-      loops = [workerLoop(), watchLoop()];
-    },
-    async stop() {
-      stopped = true;
-      running = false;
-      stopCtl.abort();
-      trigger();
-      await Promise.allSettled(loops);
-      settle();
-    },
-    settled() {
-      if (stopped || (converged && !dirty)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push(resolve));
-    },
-  };
 }
 
 /** No cluster: log what would have been written, keeping an in-memory Node so each change is logged once. */

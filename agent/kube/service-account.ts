@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { join } from 'node:path';
-import type { ApiConnection } from './client.ts';
+import type { ApiConnection } from './connection.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const TOKEN_REFRESH_MS = 60_000;
