@@ -199,8 +199,9 @@ class ClusterSync implements KubeSync {
       if (updated !== undefined) watcher.observe(updated);
       node = watcher.observed ?? node;
     }
-    if (this.#desired.condition !== undefined) {
-      const cp = conditionPatch(node.conditions, this.#desired.condition, this.#now(), this.#opts.heartbeatMs);
+    const condition = this.#desired.condition;
+    if (condition !== undefined) {
+      const cp = conditionPatch(node.conditions, condition, this.#now(), this.#opts.heartbeatMs);
       if (cp !== undefined) {
         const c = cp.status.conditions[0];
         log.info('patching node condition', { node: nodeName, type: c?.type, status: c?.status, reason: c?.reason });
@@ -219,7 +220,8 @@ class ClusterSync implements KubeSync {
         if (updated !== undefined) watcher.observe(updated);
         node = watcher.observed ?? node;
       }
-      this.#heartbeatWait = heartbeatDueInMs(node.conditions, this.#desired.condition.type, this.#opts.heartbeatMs, this.#now());
+      // the condition this pass wrote: an update() during the write (even one without a condition) is the next pass's
+      this.#heartbeatWait = heartbeatDueInMs(node.conditions, condition.type, this.#opts.heartbeatMs, this.#now());
     }
     return this.#events.flush({ name: nodeName, uid: node.uid });
   }

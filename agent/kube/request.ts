@@ -40,8 +40,16 @@ export function requestOnce(target: RequestTarget, r: OutgoingRequest, limits: R
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > maxBodyBytes) req.destroy(new KubeNetworkError(`response over ${maxBodyBytes} bytes`));
-        else chunks.push(c);
+        if (size <= maxBodyBytes) {
+          chunks.push(c);
+          return;
+        }
+        // Settle first, then drop the connection without an error: destroying with one would raise it on the socket,
+        // which, the body being complete, may already be back in the agent's pool with no listener (a crash).
+        fail(new KubeNetworkError(`response over ${maxBodyBytes} bytes`));
+        chunks.length = 0;
+        res.removeAllListeners('data');
+        req.destroy();
       });
       res.on('error', fail);
       res.on('close', () => {

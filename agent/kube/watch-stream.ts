@@ -25,7 +25,10 @@ export function watchStream(target: RequestTarget, w: WatchStreamOptions): Promi
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => req.destroy(new KubeNetworkError(`watch idle for ${w.idleTimeoutMs} ms`)), w.idleTimeoutMs);
+      timer = setTimeout(() => {
+        fail(new KubeNetworkError(`watch idle for ${w.idleTimeoutMs} ms`));
+        req.destroy();
+      }, w.idleTimeoutMs);
     };
     arm();
     let settled = false;
@@ -54,16 +57,21 @@ export function watchStream(target: RequestTarget, w: WatchStreamOptions): Promi
         return;
       }
       let buffer = '';
+      // Settle first, then drop the connection without an error: destroying with one would raise it on the socket,
+      // which, the stream having ended in the same chunk, may have no listener left (a crash).
+      const abort = (err: Error) => {
+        fail(err);
+        buffer = '';
+        res.removeAllListeners('data');
+        req.destroy();
+      };
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         arm();
         buffer += chunk;
-        if (buffer.length > maxLine) {
-          req.destroy(new KubeNetworkError(`watch line over ${maxLine} bytes`));
-          return;
-        }
         let nl: number;
         while ((nl = buffer.indexOf('\n')) >= 0) {
+          if (nl > maxLine) return abort(new KubeNetworkError(`watch line over ${maxLine} bytes`));
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
           if (line === '') continue;
@@ -71,11 +79,12 @@ export function watchStream(target: RequestTarget, w: WatchStreamOptions): Promi
           try {
             obj = JSON.parse(line);
           } catch {
-            req.destroy(new KubeNetworkError('watch stream: invalid JSON line'));
-            return;
+            return abort(new KubeNetworkError('watch stream: invalid JSON line'));
           }
           w.onObject(obj);
         }
+        // what is left is the start of a line: it may not grow past the cap either
+        if (buffer.length > maxLine) abort(new KubeNetworkError(`watch line over ${maxLine} bytes`));
       });
       res.on('error', fail);
       res.on('aborted', () => fail(new KubeNetworkError('watch stream cut')));

@@ -66,6 +66,25 @@ describe('requestOnce', () => {
       requestOnce(big, { method: 'GET', body: undefined, contentType: undefined, signal: undefined }, { timeoutMs: 5_000, maxBodyBytes: 1024 }),
       (err: unknown) => err instanceof KubeNetworkError && err.message === 'response over 1024 bytes',
     );
+    // the whole over-cap answer already in (ended, with Content-Length, several writes, on a keep-alive socket):
+    // the request rejects, nothing else errors, and the process goes on
+    const whole = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(4 * 1024) });
+      for (let i = 0; i < 4; i++) res.write('x'.repeat(1024));
+      res.end();
+    });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    t.after(() => process.off('uncaughtException', onUncaught));
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(
+        requestOnce(whole, { method: 'GET', body: undefined, contentType: undefined, signal: undefined }, { timeoutMs: 5_000, maxBodyBytes: 1024 }),
+        (err: unknown) => err instanceof KubeNetworkError && err.message === 'response over 1024 bytes',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(uncaught, []);
     const silent = await serve(t, () => {});
     await assert.rejects(
       requestOnce(silent, { method: 'GET', body: undefined, contentType: undefined, signal: undefined }, { timeoutMs: 100, maxBodyBytes: 1024 }),
@@ -122,6 +141,39 @@ describe('watchStream', () => {
     const started = Date.now();
     await assert.rejects(watchStream(idle, watchOpts([], [], { idleTimeoutMs: 150 })), (err: unknown) => err instanceof KubeNetworkError && /watch idle for 150 ms/.test(err.message));
     assert.ok(Date.now() - started >= 140, 'the idle timer counts from the last data');
+  });
+
+  it('the cap is per line: a chunk of many short lines longer than the cap is read whole; a complete long line is refused', async (t) => {
+    const many = Array.from({ length: 100 }, (_, n) => JSON.stringify({ type: 'MODIFIED', n }) + '\n').join('');
+    assert.ok(many.length > 2 * 1024);
+    const target = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-length': String(many.length) });
+      res.end(many);
+    });
+    const objects: unknown[] = [];
+    assert.deepEqual(await watchStream(target, watchOpts(objects, [])), { status: 200, body: undefined });
+    assert.equal(objects.length, 100);
+    const whole = await serve(t, (_req, res) => {
+      const body = '{"type":"ADDED"}\n{"x":"' + 'y'.repeat(2048) + '"}\n';
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    });
+    await assert.rejects(watchStream(whole, watchOpts([], [])), /watch line over 1024 bytes/);
+  });
+
+  it('a refused line in a stream that ended in the same chunk rejects, and nothing else errors', async (t) => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    t.after(() => process.off('uncaughtException', onUncaught));
+    const body = '{"type":"ADDED"}\nnot json\n';
+    const target = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    });
+    for (let i = 0; i < 3; i++) await assert.rejects(watchStream(target, watchOpts([], [])), /watch stream: invalid JSON line/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(uncaught, []);
   });
 
   it('rejects a stream the server cuts', async (t) => {
