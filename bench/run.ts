@@ -62,21 +62,37 @@ interface Scrape {
   status: number;
   text: string;
   bytes: number;
+  /** The request went out on a new connection; connectMs: until it was connected. */
+  newConnection: boolean;
+  connectMs: number;
+  /** Until the response headers came. */
+  headersMs: number;
 }
 
 function scrape(agent: Agent | false, port: number, opts: { gzip?: boolean; keepText?: boolean } = {}): Promise<Scrape> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
     const headers: Record<string, string> = opts.gzip ? { 'accept-encoding': 'gzip' } : {};
+    let newConnection = false;
+    let connectMs = 0;
+    let headersMs = 0;
     const req = request({ host: '127.0.0.1', port, path: '/metrics', agent, headers }, (res) => {
+      headersMs = performance.now() - startedAt;
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (c: Buffer) => {
         bytes += c.length;
         if (opts.keepText) chunks.push(c);
       });
-      res.on('end', () => resolve({ startedAt, ms: performance.now() - startedAt, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), bytes }));
+      res.on('end', () =>
+        resolve({ startedAt, ms: performance.now() - startedAt, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), bytes, newConnection, connectMs, headersMs }),
+      );
       res.on('error', reject);
+    });
+    req.on('socket', (sock) => {
+      if (!sock.connecting) return;
+      newConnection = true;
+      sock.once('connect', () => (connectMs = performance.now() - startedAt));
     });
     req.setTimeout(60_000, () => req.destroy(new Error('client timeout')));
     req.on('error', reject);
@@ -156,6 +172,17 @@ async function contention<T>(pids: readonly number[], act: () => Promise<T>): Pr
   return { value, otherCpuPct: (Math.max(0, other) / seconds) * 100, clientLagMaxMs: lag.max / 1e6 };
 }
 
+/** Waits (at most 30 s) until the processes use under 5% of a CPU together over 250 ms. */
+async function quiet(pids: readonly number[]): Promise<void> {
+  const cpu = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+  const until = performance.now() + 30_000;
+  while (performance.now() < until) {
+    const c0 = cpu();
+    await sleep(250);
+    if (cpu() - c0 < 0.0125) return;
+  }
+}
+
 /** The counter files railwatch exports: every counters/ file and every hw_counters/ file but lifespan. */
 function counterFiles(sys: string): string[] {
   const out: string[] = [];
@@ -208,11 +235,14 @@ interface Load {
   max: number;
   perS: number;
   errors: number;
+  /** The slowest scrapes: when in the phase, on a new connection or not, connect and headers times. */
+  slowest: string;
 }
 
 async function load(p: Program, scrapers: number, ms: number): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: scrapers });
   const times: number[] = [];
+  const all: Scrape[] = [];
   let errors = 0;
   const started = performance.now();
   const deadline = started + ms;
@@ -221,8 +251,10 @@ async function load(p: Program, scrapers: number, ms: number): Promise<Load> {
       while (performance.now() < deadline) {
         try {
           const r = await scrape(agent, p.port, { gzip: true });
-          if (r.status === 200) times.push(r.ms);
-          else errors++;
+          if (r.status === 200) {
+            times.push(r.ms);
+            all.push(r);
+          } else errors++;
         } catch {
           errors++;
         }
@@ -232,7 +264,12 @@ async function load(p: Program, scrapers: number, ms: number): Promise<Load> {
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   times.sort((a, b) => a - b);
-  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: times.at(-1) ?? NaN, perS: times.length / elapsed, errors };
+  const slowest = all
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((r) => `${r.ms.toFixed(0)} ms at +${((r.startedAt - started) / 1000).toFixed(2)} s (${r.newConnection ? `new connection, connected after ${r.connectMs.toFixed(0)} ms` : 'kept-alive'}, headers after ${r.headersMs.toFixed(0)} ms)`)
+    .join('; ');
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: times.at(-1) ?? NaN, perS: times.length / elapsed, errors, slowest };
 }
 
 interface Freshness {
@@ -397,7 +434,11 @@ async function main(): Promise<number> {
     const pids = [rwChild.pid!, neChild.pid!];
     for (const c of [50, 200]) {
       process.stdout.write(`${c} concurrent scrapers for ${LOAD_MS / 1000} s each...\n`);
+      // node_exporter goes on answering the requests it had queued after its scrapers stop (seconds, under 200):
+      // each phase starts once both programs are idle, so that neither runs beside the other's load
+      await quiet(pids);
       const r = await contention(pids, () => load(rw, c, LOAD_MS));
+      await quiet(pids);
       const n = await contention(pids, () => load(ne, c, LOAD_MS));
       loads[c] = { rw: r.value, ne: n.value };
       contended[c] = { rw: r, ne: n };
@@ -451,6 +492,10 @@ async function main(): Promise<number> {
     out.push(line(['cheap rescan in-process (JIT)', fmt(quantile(jitCheap, 0.5)), fmt(quantile(jitCheap, 0.95)), '', '']));
     out.push(line([`floor: read the ${files.length} counter files`, fmt(quantile(floorTimes, 0.5)), fmt(quantile(floorTimes, 0.95)), '', '']));
     out.push('');
+    for (const c of [50, 200]) {
+      out.push(`slowest scrapes under ${c}, railwatch: ${loads[c]!.rw.slowest}`);
+      out.push(`slowest scrapes under ${c}, node_exporter: ${loads[c]!.ne.slowest}`);
+    }
     out.push(`freshness scrape errors: railwatch ${fr.errors}, node_exporter ${fn.errors}; total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
     process.stdout.write(out.join('\n') + '\n');
     const errors = seq.rw.errors + loads[50]!.rw.errors + loads[200]!.rw.errors + fr.errors;
