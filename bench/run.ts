@@ -1,6 +1,8 @@
 // railwatch benchmark (`npm run bench`): railwatch and Debian's prometheus-node-exporter (infiniband + netclass
 // collectors) side by side on the same 8-rail, 128-VFs-per-PF fixture host, in one run. railwatch runs as it ships:
-// the compiled agent (`npm run build`), `serve --no-kube` with the image's V8 flags and its 10 s scan interval.
+// the compiled agent (`npm run build`), `serve --no-kube` with the image's V8 flags and its 10 s scan interval, and
+// the host's recorded `ip -j -s -d link show` answer, so that the per-VF counters are read at each scrape as on a
+// real host (node_exporter has no such series).
 // One table, with the ratio railwatch / node_exporter per row:
 //  - counter age at scrape: a writer rewrites counters/port_xmit_data every 5 ms with a value that encodes the time
 //    it was written; each scrape's served value gives its age against the scrape's start;
@@ -380,7 +382,7 @@ async function main(): Promise<number> {
     const rwPort = await freePort();
     const rwChild = spawn(
       process.execPath,
-      [...CHILD_FLAGS, join(REPO, 'dist/main.js'), 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--listen', `127.0.0.1:${rwPort}`, '--pod-resources-socket', join(host.root, 'absent.sock'), '--interval', '10', '--node-name', 'bench', '--log-level', 'error'],
+      [...CHILD_FLAGS, join(REPO, 'dist/main.js'), 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--listen', `127.0.0.1:${rwPort}`, '--pod-resources-socket', join(host.root, 'absent.sock'), '--ip-link-json', host.ipLinkFile, '--interval', '10', '--node-name', 'bench', '--log-level', 'error'],
       { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env['PATH'] ?? '' } },
     );
     children.push(rwChild);

@@ -1,7 +1,8 @@
-// Shared pieces of the commands: version, config loading, log level flag.
-import { dirname, resolve } from 'node:path';
+// Shared pieces of the commands: version, config loading, log level flag, what the roots given decide.
+import { dirname, join, resolve } from 'node:path';
 import { defaultConfig, loadConfigFile, type Config } from '../config/config.ts';
 import { isLogLevel, type LogLevel } from '../log.ts';
+import { createFileVfInfoSource, createIpVfInfoSource, createNotThisHostVfInfoSource, type VfInfoSource } from '../netlink/vf-info.ts';
 import { UsageError } from './args.ts';
 
 export const VERSION = '0.1.0';
@@ -26,4 +27,26 @@ export function hostRootOf(root: string | undefined, sysfs: string | undefined):
   if (root !== undefined) return root;
   if (sysfs === undefined) return '/';
   return dirname(resolve(sysfs));
+}
+
+/**
+ * The kubelet's pod-resources socket: `--pod-resources-socket` as given, else the config's path under the host
+ * root, so that a report on a tree asks the tree's kubelet (a socket in a capture, usually none), never this
+ * machine's.
+ */
+export function podResourcesSocketOf(flag: string | undefined, config: Config, hostRoot: string): string {
+  return flag ?? join(hostRoot, config.kubelet.podResourcesSocket);
+}
+
+/** The reason a tree's PF netlink VF lists are not read, when the host root is not this machine's `/`. */
+export const NOT_THIS_HOST_VF_INFO = 'the tree given with --sysfs is not this host (this machine\'s netlink is not asked); give --ip-link-json FILE with its recorded `ip -j -s -d link show`, or --root /';
+
+/**
+ * Where the PFs' netlink VF lists come from: a recorded answer (`--ip-link-json`), this machine's iproute2 when the
+ * host root is `/`, else nothing (NOT_THIS_HOST_VF_INFO).
+ */
+export function vfInfoSourceOf(ipLinkJson: string | undefined, hostRoot: string, opts: Parameters<typeof createIpVfInfoSource>[0] = {}): VfInfoSource {
+  if (ipLinkJson !== undefined) return createFileVfInfoSource(ipLinkJson);
+  if (resolve(hostRoot) === '/') return createIpVfInfoSource(opts);
+  return createNotThisHostVfInfoSource(NOT_THIS_HOST_VF_INFO);
 }

@@ -11,7 +11,7 @@ import { exitCodeFor, runChecks, summarize, type CheckSummary } from '../checks/
 import { stepLabel } from '../checks/step.ts';
 import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { hostRootOf, loadConfig, logLevelOf } from './common.ts';
+import { hostRootOf, loadConfig, logLevelOf, podResourcesSocketOf, vfInfoSourceOf } from './common.ts';
 import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -19,7 +19,6 @@ import { parseArgs, UsageError } from './args.ts';
 import { flagSpec } from './help.ts';
 import { checkProcfsRoot, checkSocketFlag, checkSysfsRoot } from './paths.ts';
 import { terminalWidth, wrapAll } from './text.ts';
-import { createFileVfInfoSource, createIpVfInfoSource } from '../netlink/vf-info.ts';
 import { podRailsText, type PodRails } from '../pods/alignment.ts';
 import { derive, type NodeView } from '../view/derive.ts';
 
@@ -169,10 +168,10 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   if (args.values['pod-resources-socket'] !== undefined) checkSocketFlag('pod-resources-socket', args.values['pod-resources-socket'], true);
   const snapshot = scanNode({ sysfsRoot, procfsRoot: args.values['procfs'] ?? '/proc', config });
   if (snapshot.failedScanners.length > 0) log.warn('scanners failed', { scanners: snapshot.failedScanners });
-  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRootOf(args.values['root'], args.values['sysfs'])) });
-  const ipLinkJson = args.values['ip-link-json'];
-  const vfSource = ipLinkJson !== undefined ? createFileVfInfoSource(ipLinkJson) : createIpVfInfoSource();
-  const [allocation, vfInfo] = await Promise.all([doctorAllocation(args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket), vfSource.read()]);
+  const hostRoot = hostRootOf(args.values['root'], args.values['sysfs']);
+  const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRoot) });
+  const vfSource = vfInfoSourceOf(args.values['ip-link-json'], hostRoot);
+  const [allocation, vfInfo] = await Promise.all([doctorAllocation(podResourcesSocketOf(args.values['pod-resources-socket'], config, hostRoot)), vfSource.read()]);
   if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
   const view = derive(snapshot, allocation, probes, config, vfInfo);
   const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);

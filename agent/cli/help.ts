@@ -28,19 +28,19 @@ const PROCFS: FlagHelp = { name: 'procfs', value: 'DIR', text: 'the procfs root 
 const ROOT: FlagHelp = {
   name: 'root',
   value: 'DIR',
-  text: "the host root the config's kubelet and CNI directories are read under (default /, or the directory above --sysfs when given)",
+  text: "the host root the config's kubelet and CNI paths (the pod-resources socket too) are read under (default /, or the directory above --sysfs when given); not / means a tree, not this host: ip is not run",
 };
 const IP_LINK_JSON: FlagHelp = {
   name: 'ip-link-json',
   value: 'FILE',
-  text: "read the PFs' VF lists from this file (the output of ip -j -s -d link show) instead of running ip",
+  text: "read the PFs' VF lists from this file (the output of ip -j -s -d link show) instead of running ip (which runs only when the host root is /)",
 };
 const CONFIG: FlagHelp = { name: 'config', value: 'FILE', text: 'YAML config (docs/config.md; example in config.example.yaml)' };
 const LOG_LEVEL: FlagHelp = { name: 'log-level', value: 'LEVEL', text: 'debug, info, warn or error (JSON lines on stderr); debug also prints the stack of a failure' };
 const SOCKET: FlagHelp = {
   name: 'pod-resources-socket',
   value: 'PATH',
-  text: "the kubelet's pod-resources socket (default from the config: /var/lib/kubelet/pod-resources/kubelet.sock)",
+  text: "the kubelet's pod-resources socket (default from the config, under the host root: /var/lib/kubelet/pod-resources/kubelet.sock)",
 };
 const JSON_FLAG = (what: string): FlagHelp => ({ name: 'json', text: what });
 

@@ -14,8 +14,8 @@ import { resolveKubeMode, resolveNodeName } from '../kube/client.ts';
 import { createKubeSync, type KubeSync, type KubeSyncOptions } from '../kube/reconciler.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createMetricsRenderer } from '../metrics/render.ts';
-import { hostRootOf, logLevelOf, loadConfig, VERSION } from './common.ts';
-import { coalesce, createFileVfInfoSource, createIpVfInfoSource, type VfInfoSource } from '../netlink/vf-info.ts';
+import { hostRootOf, logLevelOf, loadConfig, podResourcesSocketOf, VERSION, vfInfoSourceOf } from './common.ts';
+import { coalesce, createIpVfInfoSource, type VfInfoSource } from '../netlink/vf-info.ts';
 import { createVfCounterSource } from '../netlink/vf-metrics.ts';
 import type { ScanOptions } from '../scan/registry.ts';
 import { AllocationRefresh } from '../serve/allocation.ts';
@@ -192,19 +192,20 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     intervalS = Number(args.values['interval']);
     if (!Number.isFinite(intervalS) || intervalS < 1 || intervalS > 3600) throw new UsageError('--interval must be between 1 and 3600 seconds');
   }
+  const hostRoot = hostRootOf(args.values['root'], args.values['sysfs']);
   const agent = await startAgent({
     sysfsRoot: args.values['sysfs'] ?? '/sys',
     procfsRoot: args.values['procfs'] ?? '/proc',
-    hostRoot: hostRootOf(args.values['root'], args.values['sysfs']),
+    hostRoot,
     ...(configFile !== undefined ? { configFile } : {}),
     config,
     listen,
-    podResourcesSocket: args.values['pod-resources-socket'] ?? config.kubelet.podResourcesSocket,
+    podResourcesSocket: podResourcesSocketOf(args.values['pod-resources-socket'], config, hostRoot),
     intervalMs: intervalS * 1000,
     ...(args.values['node-name'] !== undefined ? { nodeName: args.values['node-name'] } : {}),
     noKube: args.bools.has('no-kube'),
     monitors: !args.bools.has('no-monitors'),
-    ...(args.values['ip-link-json'] !== undefined ? { vfInfo: createFileVfInfoSource(args.values['ip-link-json']) } : {}),
+    vfInfo: vfInfoSourceOf(args.values['ip-link-json'], hostRoot, { log }),
     log,
     env: process.env,
   });

@@ -77,6 +77,8 @@ export interface VfInfoReading {
   durationMs: number;
   issues: VfInfoIssue[];
   error?: string;
+  /** Not read on purpose, and why (a tree that is not this host); no links, no error. */
+  notRead?: string;
 }
 
 export interface VfInfoSource {
@@ -301,6 +303,19 @@ export function createIpVfInfoSource(opts: IpVfInfoOptions = {}): VfInfoSource {
           resolve({ links: [], issues: [{ path: 'ip', code, detail }], takenAtMs, durationMs: performance.now() - started, error: `${code}: ${detail}` });
         });
       });
+    },
+  };
+}
+
+/**
+ * For a tree that is not this host (`--sysfs` names a capture or a fixture, `--root` is not `/`): this machine's
+ * netlink has nothing to say about it, so nothing is read; every reading says `why` (notRead).
+ */
+export function createNotThisHostVfInfoSource(why: string, opts: { now?: () => number } = {}): VfInfoSource {
+  const now = opts.now ?? Date.now;
+  return {
+    async read() {
+      return { links: [], issues: [], takenAtMs: now(), durationMs: 0, notRead: why };
     },
   };
 }

@@ -1,12 +1,13 @@
 // railwatch doctor end to end: the real binary on the real /sys and /proc, and on fixture hosts for each exit code.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CATALOGUE } from '../../agent/checks/catalogue.ts';
 import { doctorJson, doctorText, useColor } from '../../agent/cli/doctor.ts';
 import { buildDgxHost, type DgxOptions, type FixtureHost } from '../helpers/fixture-host.ts';
+import { startPodResourcesServer } from '../helpers/pod-resources-server.ts';
 import { acsConfig, check, configWith, kubeletDirs, scan, writeBridgeConfigs } from '../checks/helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -163,4 +164,34 @@ test('the kubelet and CNI directories are read under the root above --sysfs, or 
     return json.results.find((r) => r.id === 'cni-multus')?.status;
   };
   assert.deepEqual([multus([]), multus(['--root', join(host.root, 'nowhere')])], ['pass', 'skip']);
+});
+
+test('on a tree, the kubelet asked is the tree\'s (its socket under the root) and this machine\'s netlink is not asked', async () => {
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 2 });
+  hosts.push(host);
+  const pf = '0000:16:00.0'; // rail 0's PF in buildDgxHost
+  const vf = host.vfAddress(pf, 1);
+  const kubelet = await startPodResourcesServer({
+    data: { list: { podResources: [{ name: 'trainer', namespace: 'ml', containers: [{ name: 'main', devices: [{ resourceName: 'nvidia.com/rail0', deviceIds: [vf] }] }] }] }, allocatable: { devices: [] } },
+  });
+  try {
+    // the tree's kubelet socket at its default path under the tree's root
+    mkdirSync(join(host.root, 'var/lib/kubelet/pod-resources'), { recursive: true });
+    symlinkSync(kubelet.socketPath, join(host.root, 'var/lib/kubelet/pod-resources/kubelet.sock'));
+    // not spawnSync: the kubelet answers from this process
+    const r = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(NODE, ['agent/main.ts', 'doctor', '--sysfs', host.sys, '--procfs', host.proc, '--json', '--no-kube'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
+        err !== null && err.code === undefined ? reject(err) : resolve({ stdout, stderr }),
+      ),
+    );
+    const json = JSON.parse(r.stdout) as { results: { id: string; status: string; finding: string }[]; pods: { namespace: string; pod: string }[] | null };
+    assert.deepEqual(json.pods?.map((p) => `${p.namespace}/${p.pod}`), ['ml/trainer'], 'the pods come from the tree\'s kubelet');
+    assert.ok(kubelet.calls.List >= 1);
+    const vfLinkState = json.results.find((x) => x.id === 'vf-link-state')!;
+    assert.equal(vfLinkState.status, 'skip');
+    assert.match(vfLinkState.finding, /^the PFs' netlink VF lists were not read: the tree given with --sysfs is not this host/);
+    assert.doesNotMatch(r.stderr, /VF netlink lists not read/, 'not asking is not a warning');
+  } finally {
+    await kubelet.close();
+  }
 });

@@ -57,6 +57,7 @@ export function vfAdminResults(input: CheckInput, judged: readonly Pf[]): CheckR
   const r = resultsFor(STEP);
   const reading = input.vfInfo;
   if (reading === undefined) return VF_ADMIN_CHECKS.map((d) => r.skip(d, 'the PFs\' netlink VF lists were not read'));
+  if (reading.notRead !== undefined) return VF_ADMIN_CHECKS.map((d) => r.skip(d, `the PFs' netlink VF lists were not read: ${reading.notRead}`));
   if (reading.error !== undefined) return VF_ADMIN_CHECKS.map((d) => r.skip(d, `the PFs' netlink VF lists could not be read (${reading.error})`));
   const pfs = new Set(judged);
   const admins = [...input.vfAdmin.byPci.values()].filter((a) => pfs.has(a.pf));
