@@ -56,22 +56,32 @@ export function formatLabels(names: readonly string[], values: readonly string[]
  * included. A sample whose label count differs from the family's is a programming error and throws.
  */
 export function writeFamily(family: Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>, samples: Iterable<Sample>): string {
-  let body = '';
+  const lines: string[] = [];
+  appendFamily(lines, family, samples);
+  return lines.join('');
+}
+
+/**
+ * writeFamily into `lines`. A scrape's text is joined once from such lines: built with `+=` it would be a tree of
+ * V8 cons strings (measured: 3.6 MiB held for the 635 KB of 1024 VFs' counters) until something flattens it.
+ */
+function appendFamily(lines: string[], family: Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>, samples: Iterable<Sample>): void {
+  const start = lines.length;
   for (const sample of samples) {
     const value = formatValue(sample.value);
     if (value === undefined) continue;
     if (sample.labels.length !== family.labels.length) {
       throw new Error(`${family.name}: ${sample.labels.length} label values for ${family.labels.length} labels`);
     }
-    body += `${family.name}${formatLabels(family.labels, sample.labels)} ${value}\n`;
+    lines.push(family.name, formatLabels(family.labels, sample.labels), ' ', value, '\n');
   }
-  if (body === '') return '';
-  return `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n${body}`;
+  if (lines.length === start) return;
+  lines.splice(start, 0, `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`);
 }
 
 /** Writes every family of a table, in table order, collected from one input. */
 export function writeFamilies<In>(families: readonly MetricFamily<In>[], input: In): string {
-  let out = '';
-  for (const family of families) out += writeFamily(family, family.collect(input));
-  return out;
+  const lines: string[] = [];
+  for (const family of families) appendFamily(lines, family, family.collect(input));
+  return lines.join('');
 }
