@@ -39,7 +39,7 @@ export function podResourcesSocketOf(flag: string | undefined, config: Config, h
 }
 
 /** The reason a tree's PF netlink VF lists are not read, when the host root is not this machine's `/`. */
-export const NOT_THIS_HOST_VF_INFO =
+const NOT_THIS_HOST_VF_INFO =
   "the tree given with --sysfs is not this host (this machine's netlink is not asked); give --ip-link-json FILE with its recorded `ip -j -s -d link show` (from a shell in the host's network namespace: --ip-link-json <(ip -j -s -d link show))";
 
 /**

@@ -311,11 +311,10 @@ export function createIpVfInfoSource(opts: IpVfInfoOptions = {}): VfInfoSource {
  * For a tree that is not this host (`--sysfs` names a capture or a fixture, `--root` is not `/`): this machine's
  * netlink has nothing to say about it, so nothing is read; every reading says `why` (notRead).
  */
-export function createNotThisHostVfInfoSource(why: string, opts: { now?: () => number } = {}): VfInfoSource {
-  const now = opts.now ?? Date.now;
+export function createNotThisHostVfInfoSource(why: string): VfInfoSource {
   return {
     async read() {
-      return { links: [], issues: [], takenAtMs: now(), durationMs: 0, notRead: why };
+      return { links: [], issues: [], takenAtMs: Date.now(), durationMs: 0, notRead: why };
     },
   };
 }

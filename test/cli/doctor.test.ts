@@ -18,12 +18,27 @@ after(() => {
   for (const h of hosts) h.cleanup();
 });
 
-function doctor(args: string[]): { code: number | null; stdout: string; stderr: string } {
+function doctorEnv(): NodeJS.ProcessEnv {
   // wide enough that no finding is wrapped (wrapping has its own tests in test/cli/output.test.ts)
   const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: '400' };
   delete env['NO_COLOR'];
-  const r = spawnSync(NODE, ['agent/main.ts', 'doctor', ...args], { cwd: ROOT, encoding: 'utf8', env });
+  return env;
+}
+
+function doctor(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(NODE, ['agent/main.ts', 'doctor', ...args], { cwd: ROOT, encoding: 'utf8', env: doctorEnv() });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** doctor without blocking this process, for a server (the kubelet) that answers from it. */
+function doctorAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) =>
+    execFile(NODE, ['agent/main.ts', 'doctor', ...args], { cwd: ROOT, encoding: 'utf8', env: doctorEnv() }, (err, stdout, stderr) => {
+      // a non-zero exit (warnings, skips) still prints the report; only a failure to run rejects
+      if (err !== null && typeof err.code !== 'number') reject(new Error(err.message));
+      else resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+    }),
+  );
 }
 
 /** A fixture host with kubelet/CNI directories and a config file pointing at them; returns the doctor flags. */
@@ -178,13 +193,7 @@ test('on a tree, the kubelet asked is the tree\'s (its socket under the root) an
     // the tree's kubelet socket at its default path under the tree's root
     mkdirSync(join(host.root, 'var/lib/kubelet/pod-resources'), { recursive: true });
     symlinkSync(kubelet.socketPath, join(host.root, 'var/lib/kubelet/pod-resources/kubelet.sock'));
-    // not spawnSync: the kubelet answers from this process
-    const r = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(NODE, ['agent/main.ts', 'doctor', '--sysfs', host.sys, '--procfs', host.proc, '--json', '--no-kube'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
-        // a non-zero exit (warnings, skips) still prints the report; only a failure to run rejects
-        err !== null && typeof err.code !== 'number' ? reject(new Error(err.message)) : resolve({ stdout, stderr }),
-      ),
-    );
+    const r = await doctorAsync(['--sysfs', host.sys, '--procfs', host.proc, '--json', '--no-kube']);
     const json = JSON.parse(r.stdout) as { results: { id: string; status: string; finding: string }[]; pods: { namespace: string; pod: string }[] | null };
     assert.deepEqual(json.pods?.map((p) => `${p.namespace}/${p.pod}`), ['ml/trainer'], 'the pods come from the tree\'s kubelet');
     assert.ok(kubelet.calls.List >= 1);
