@@ -42,6 +42,9 @@ export default tseslint.config(
           { name: 'yaml', allowTypeImports: true, message: 'the yaml library is loaded by config.ts when a config text is parsed' },
         ],
       }],
+      'no-restricted-properties': ['error', {
+        property: 'localeCompare', message: 'use compareText (parse/values.ts): localeCompare builds an ICU collator, about 3 MiB resident',
+      }],
     },
   },
   {

@@ -8,6 +8,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { silentLogger } from '../log.ts';
 import type { Logger } from '../log.ts';
+import { compareText } from '../parse/values.ts';
 import { loadPodResourcesDefinition } from './proto.ts';
 import type {
   AllocatableResourcesResponseMessage,
@@ -246,9 +247,6 @@ export interface SkippedCount {
   entries: number;
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function compareAllocations(a: DeviceAllocation, b: DeviceAllocation): number {
   return (

@@ -1,6 +1,6 @@
 // `railwatch inventory`: the node's rails, PFs, VFs, RDMA ports and the GPU<->NIC matrix.
 import type { NodeSnapshot, Pf, RdmaDevice } from '../model.ts';
-import { nicVendorName } from '../parse/values.ts';
+import { compareText, nicVendorName } from '../parse/values.ts';
 import { snapshotToJson } from '../scan/registry.ts';
 import { ranges, wrapLine } from './text.ts';
 
@@ -142,7 +142,7 @@ function vfSummary(pf: Pf, indent: string): string[] {
   }
   const first = pf.vfs[0]?.pci;
   const last = pf.vfs[pf.vfs.length - 1]?.pci;
-  const drivers = [...byDriver].sort(([a], [b]) => a.localeCompare(b));
+  const drivers = [...byDriver].sort(([a], [b]) => compareText(a, b));
   const only = drivers.length === 1 ? `, driver=${drivers[0]?.[0]}` : '';
   lines.push(`${indent}  vf ${ranges(pf.vfs.map((v) => v.index))}: PCI ${first === last ? first : `${first} .. ${last}`}${only}`);
   if (drivers.length > 1) for (const [driver, idx] of drivers) lines.push(`${indent}  driver=${driver}: vf ${ranges(idx)}`);

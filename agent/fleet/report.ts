@@ -6,6 +6,7 @@
 import { CATALOGUE } from '../checks/catalogue.ts';
 import { checkReason } from '../checks/types.ts';
 import { kubeTime } from '../kube/condition.ts';
+import { compareText } from '../parse/values.ts';
 import type { FleetEvent, FleetNode } from './read.ts';
 
 export interface FleetOptions {
@@ -91,7 +92,7 @@ export function nodeState(node: FleetNode, nowMs: number, staleAfterMs: number):
   return c.status === 'True' ? 'ready' : 'notReady';
 }
 
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byName = compareText;
 
 function failingGroups(nodes: readonly FleetNode[]): FailingGroup[] {
   const groups = new Map<string, { step: string; reason: string; members: { name: string; t: number }[] }>();

@@ -1,6 +1,7 @@
 // Every Kubernetes API call railwatch makes, as (API group, resource, verb).
 // The single source of truth for RBAC: manifests/base/clusterrole.yaml must grant exactly these, no more and no
 // fewer (test/manifests/manifests.test.ts checks both directions). Add a call here before the code makes it.
+import { compareText } from '../parse/values.ts';
 
 /**
  * RBAC verbs railwatch uses. A PATCH request is the `patch` verb; a GET with `watch=true` is `watch`; a GET on a
@@ -61,6 +62,6 @@ export function policyRulesFor(calls: readonly KubeApiCall[]): PolicyRule[] {
     byKey.set(key, entry);
   }
   return [...byKey.values()]
-    .sort((a, b) => (a.group === b.group ? a.resource.localeCompare(b.resource) : a.group.localeCompare(b.group)))
+    .sort((a, b) => (a.group === b.group ? compareText(a.resource, b.resource) : compareText(a.group, b.group)))
     .map((e) => ({ apiGroups: [e.group], resources: [e.resource], verbs: [...e.verbs].sort() }));
 }

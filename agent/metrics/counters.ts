@@ -5,7 +5,7 @@
 import type { NodeSnapshot } from '../model.ts';
 import { parseCounter } from '../parse/values.ts';
 import type { HostFs } from '../sysfs/host-fs.ts';
-import { writeFamilies, type MetricFamily, type Sample } from './exposition.ts';
+import { ExpositionBytes, writeFamiliesTo, type MetricFamily, type Sample } from './exposition.ts';
 import type { FreshReading, FreshSource, Skip } from './fresh.ts';
 
 /**
@@ -155,6 +155,7 @@ export const RDMA_COUNTER_FAMILIES: readonly MetricFamily<readonly PortCounters[
 /** The RDMA counter files as a fresh source: the ports of the state's snapshot, re-read at each read. */
 export function createRdmaCounterSource(fsFor: (root: string) => HostFs): FreshSource {
   let planned: { snapshot: NodeSnapshot | undefined; plan: PlannedPort[] } | undefined;
+  let lastBytes = 0;
   return {
     name: 'rdma',
     read({ state, deadlineMs }) {
@@ -162,7 +163,11 @@ export function createRdmaCounterSource(fsFor: (root: string) => HostFs): FreshS
       if (snapshot === undefined) return { value: '', skips: [] };
       if (planned?.snapshot !== snapshot) planned = { snapshot, plan: planCounterReads(snapshot) };
       const reading = readPortCounters(fsFor(snapshot.sysfsRoot), planned.plan, deadlineMs);
-      return { value: writeFamilies(RDMA_COUNTER_FAMILIES, reading.value), skips: reading.skips };
+      const sink = new ExpositionBytes(lastBytes + (lastBytes >> 4));
+      writeFamiliesTo(sink, RDMA_COUNTER_FAMILIES, reading.value);
+      const bytes = sink.bytes();
+      lastBytes = bytes.length;
+      return { value: bytes, skips: reading.skips };
     },
   };
 }

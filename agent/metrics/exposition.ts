@@ -10,6 +10,11 @@ export type SampleValue = number | bigint;
 export interface Sample {
   readonly labels: readonly string[];
   readonly value: SampleValue;
+  /**
+   * `labels` already formatted for the family's label names (labelBlock()): a family whose label sets are the same
+   * on every scrape (one per VF of a snapshot) formats each once, not once per sample.
+   */
+  readonly formatted?: string;
 }
 
 /** A metric family: what it is, and how to collect its samples from an input. */
@@ -51,38 +56,105 @@ export function formatLabels(names: readonly string[], values: readonly string[]
   return out + '}';
 }
 
+/** A label set formatted once for reuse in samples (Sample.formatted). */
+export function labelBlock(names: readonly string[], values: readonly string[]): { labels: readonly string[]; formatted: string } {
+  if (values.length !== names.length) throw new Error(`${values.length} label values for ${names.length} labels`);
+  return { labels: values, formatted: formatLabels(names, values) };
+}
+
+/** Where the writer puts the rows of a scrape: one text row (a HELP/TYPE header or a sample line) at a time. */
+export interface ExpositionSink {
+  add(row: string): void;
+}
+
+/** Rows collected as strings and joined once (writeFamilies): for text that is kept (the structural part, tests). */
+class ExpositionLines implements ExpositionSink {
+  readonly rows: string[] = [];
+  add(row: string): void {
+    this.rows.push(row);
+  }
+}
+
+/**
+ * Rows written straight into UTF-8 bytes, for the text made on every scrape (the fresh counters): 1024 VFs' counters
+ * are 8,192 rows, and a list of their strings joined at the end outlives many young-generation collections, so V8
+ * promotes it and the old space grows with each scrape (measured: 2.2 MiB promoted per render, against 0.4 MiB of
+ * short-lived row strings here). Start from the size of the previous text to write it without growing.
+ */
+export class ExpositionBytes implements ExpositionSink {
+  #buf: Buffer;
+  #len = 0;
+
+  constructor(capacity = 4096) {
+    this.#buf = Buffer.allocUnsafeSlow(Math.max(256, capacity));
+  }
+
+  add(row: string): void {
+    // a UTF-16 code unit is at most 3 UTF-8 bytes
+    const need = this.#len + row.length * 3;
+    if (need > this.#buf.length) {
+      const next = Buffer.allocUnsafeSlow(Math.max(need, this.#buf.length * 2));
+      this.#buf.copy(next, 0, 0, this.#len);
+      this.#buf = next;
+    }
+    this.#len += this.#buf.write(row, this.#len);
+  }
+
+  /** The bytes written so far (a view of the sink's buffer). */
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#len);
+  }
+}
+
+type FamilyHead = Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>;
+
+const headers = new WeakMap<FamilyHead, string>();
+
+/** The HELP and TYPE rows of a family, made once per family object. */
+function headerOf(family: FamilyHead): string {
+  let h = headers.get(family);
+  if (h === undefined) {
+    h = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
+    headers.set(family, h);
+  }
+  return h;
+}
+
 /**
  * Writes one family with its samples; a family without (finite) samples is left out entirely, HELP and TYPE
  * included. A sample whose label count differs from the family's is a programming error and throws.
  */
-export function writeFamily(family: Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>, samples: Iterable<Sample>): string {
-  const lines: string[] = [];
-  appendFamily(lines, family, samples);
-  return lines.join('');
+export function writeFamily(family: FamilyHead, samples: Iterable<Sample>): string {
+  const sink = new ExpositionLines();
+  appendFamily(sink, family, samples);
+  return sink.rows.join('');
 }
 
-/**
- * writeFamily into `lines`. A scrape's text is joined once from such lines: built with `+=` it would be a tree of
- * V8 cons strings (measured: 3.6 MiB held for the 635 KB of 1024 VFs' counters) until something flattens it.
- */
-function appendFamily(lines: string[], family: Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>, samples: Iterable<Sample>): void {
-  // the HELP/TYPE slot, filled once the family turns out to have a sample
-  const header = lines.push('') - 1;
+/** writeFamily into a sink: the header once the family turns out to have a sample, then one row per sample. */
+function appendFamily(sink: ExpositionSink, family: FamilyHead, samples: Iterable<Sample>): void {
+  let started = false;
   for (const sample of samples) {
     const value = formatValue(sample.value);
     if (value === undefined) continue;
     if (sample.labels.length !== family.labels.length) {
       throw new Error(`${family.name}: ${sample.labels.length} label values for ${family.labels.length} labels`);
     }
-    lines.push(family.name, formatLabels(family.labels, sample.labels), ' ', value, '\n');
+    if (!started) {
+      sink.add(headerOf(family));
+      started = true;
+    }
+    sink.add(family.name + (sample.formatted ?? formatLabels(family.labels, sample.labels)) + ' ' + value + '\n');
   }
-  if (lines.length === header + 1) lines.length = header;
-  else lines[header] = `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
+}
+
+/** Writes every family of a table, in table order, collected from one input, into a sink. */
+export function writeFamiliesTo<In>(sink: ExpositionSink, families: readonly MetricFamily<In>[], input: In): void {
+  for (const family of families) appendFamily(sink, family, family.collect(input));
 }
 
 /** Writes every family of a table, in table order, collected from one input. */
 export function writeFamilies<In>(families: readonly MetricFamily<In>[], input: In): string {
-  const lines: string[] = [];
-  for (const family of families) appendFamily(lines, family, family.collect(input));
-  return lines.join('');
+  const sink = new ExpositionLines();
+  writeFamiliesTo(sink, families, input);
+  return sink.rows.join('');
 }

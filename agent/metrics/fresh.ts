@@ -37,10 +37,13 @@ export interface FreshContext {
   signal: AbortSignal;
 }
 
-/** A source of fresh counter families. `read` writes its families' text (exposition.ts) and lists its skips. */
+/**
+ * A source of fresh counter families. `read` writes its families (exposition.ts: text, or the bytes of an
+ * ExpositionBytes sink) and lists its skips.
+ */
 export interface FreshSource {
   readonly name: string;
-  read(ctx: FreshContext): FreshReading<string> | Promise<FreshReading<string>>;
+  read(ctx: FreshContext): FreshReading<string | Buffer> | Promise<FreshReading<string | Buffer>>;
 }
 
 export interface FreshReaderOptions {
@@ -53,8 +56,8 @@ export interface FreshReaderOptions {
 }
 
 export interface FreshReader {
-  /** The fresh part for a scrape of `state`. */
-  read(state: AgentState): Promise<RenderedPart>;
+  /** The fresh parts for a scrape of `state`: one per source that wrote something, in source order. */
+  read(state: AgentState): Promise<readonly RenderedPart[]>;
   /** The reader's own families (reads, durations, skips), for the live part. */
   readonly families: readonly MetricFamily<void>[];
 }
@@ -69,7 +72,7 @@ interface Read {
   key: AgentState['snapshot'];
   startedAt: number;
   done: boolean;
-  promise: Promise<RenderedPart>;
+  promise: Promise<readonly RenderedPart[]>;
 }
 
 export function createFreshReader(options: FreshReaderOptions): FreshReader {
@@ -101,7 +104,7 @@ export function createFreshReader(options: FreshReaderOptions): FreshReader {
     failing.set(source, now);
   }
 
-  async function one(source: FreshSource, state: AgentState, startedAt: number): Promise<string> {
+  async function one(source: FreshSource, state: AgentState, startedAt: number): Promise<string | Buffer> {
     const deadlineMs = startedAt + timeoutMs;
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -118,7 +121,7 @@ export function createFreshReader(options: FreshReaderOptions): FreshReader {
           : pending;
       if (reading === undefined) {
         abort.abort();
-        (pending as Promise<FreshReading<string>>).catch(() => undefined);
+        (pending as Promise<FreshReading<string | Buffer>>).catch(() => undefined);
         account(source.name, [{ path: source.name, reason: 'timeout', detail: `no answer within ${timeoutMs} ms` }]);
         return '';
       }
@@ -133,10 +136,10 @@ export function createFreshReader(options: FreshReaderOptions): FreshReader {
     }
   }
 
-  async function run(state: AgentState, startedAt: number): Promise<RenderedPart> {
+  async function run(state: AgentState, startedAt: number): Promise<readonly RenderedPart[]> {
     reads++;
-    const texts = await Promise.all(sources.map((s) => one(s, state, startedAt)));
-    return part(texts.join(''));
+    const written = await Promise.all(sources.map((s) => one(s, state, startedAt)));
+    return written.map((w) => part(w)).filter((p) => !p.empty);
   }
 
   const families: MetricFamily<void>[] = [
@@ -173,7 +176,7 @@ export function createFreshReader(options: FreshReaderOptions): FreshReader {
       const now = performance.now();
       const l = latest;
       if (l !== undefined && l.key === state.snapshot && (!l.done || now - l.startedAt <= reuseMs)) return l.promise;
-      const r: Read = { key: state.snapshot, startedAt: now, done: false, promise: Promise.resolve(part('')) };
+      const r: Read = { key: state.snapshot, startedAt: now, done: false, promise: Promise.resolve([]) };
       r.promise = run(state, now).finally(() => {
         r.done = true;
       });

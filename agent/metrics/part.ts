@@ -1,25 +1,37 @@
-// One piece of a scrape: complete metric families as text, with its bytes and gzip member made once when asked for.
+// One piece of a scrape: complete metric families as text or UTF-8 bytes, with the other form and its gzip member
+// made once when asked for.
 import { gzipSync } from 'node:zlib';
 
 export interface RenderedPart {
+  /** The families' text (decoded once from the bytes of a part made from bytes). */
   readonly text: string;
-  /** `text` as UTF-8 bytes, made once per part (the structural part is shared by every scrape of a snapshot). */
+  /** The text as UTF-8 bytes, made once per part (the structural part is shared by every scrape of a snapshot). */
   bytes(): Buffer;
-  /** A gzip member of `text`; members concatenate into one valid gzip stream (RFC 1952). */
+  /** A gzip member of the bytes; members concatenate into one valid gzip stream (RFC 1952). */
   gzip(): Buffer;
+  /** No text at all (an empty gzip member ends some decoders' reading of a multi-member body: such a part is left out). */
+  readonly empty: boolean;
 }
 
-export function part(text: string): RenderedPart {
+export function part(content: string | Buffer): RenderedPart {
   let member: Buffer | undefined;
-  let raw: Buffer | undefined;
+  let raw = typeof content === 'string' ? undefined : content;
+  let text = typeof content === 'string' ? content : undefined;
   return {
-    text,
+    get text() {
+      text ??= raw!.toString('utf8');
+      return text;
+    },
+    get empty() {
+      return raw !== undefined ? raw.length === 0 : text!.length === 0;
+    },
     bytes() {
-      raw ??= Buffer.from(text);
+      raw ??= Buffer.from(text!);
       return raw;
     },
     gzip() {
-      member ??= gzipSync(text, { level: text.length > 4096 ? 6 : 1 });
+      const bytes = this.bytes();
+      member ??= gzipSync(bytes, { level: bytes.length > 4096 ? 6 : 1 });
       return member;
     },
   };

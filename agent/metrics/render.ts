@@ -118,7 +118,8 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
 
   function structural(state: AgentState): RenderedPart {
     const input: StructuralInput = { snapshot: state.snapshot, view: state.view, allocation: state.allocation, checks: state.checks, config: state.config };
-    if (cached === undefined || !sameInput(cached.input, input)) cached = { input, part: part(renderStructural(input)) };
+    // kept as bytes only (the text is decoded again where asked, in tests): 8x128 hosts hold 280 KB once, not twice
+    if (cached === undefined || !sameInput(cached.input, input)) cached = { input, part: part(Buffer.from(renderStructural(input))) };
     return cached.part;
   }
 
@@ -134,7 +135,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
       const live = writeFamilies(AGENT_FAMILIES, state) + writeFamilies(ownFamilies, undefined);
       const pods = attachmentPart(state.attachments);
       // an empty gzip member ends some decoders' reading of a multi-member body: no empty part
-      return pods.text === '' ? [first, counters, part(live)] : [first, pods, counters, part(live)];
+      return [first, pods, ...counters, part(live)].filter((p) => !p.empty);
     },
   };
 }

@@ -4,9 +4,9 @@
 // reports no VF statistics has no counter series at all (never a 0).
 import type { StructuralFacts } from '../metrics/catalogue.ts';
 import type { MetricFamily } from '../metrics/exposition.ts';
-import { writeFamilies } from '../metrics/exposition.ts';
+import { ExpositionBytes, labelBlock, writeFamilies, writeFamiliesTo } from '../metrics/exposition.ts';
 import type { FreshSource, Skip } from '../metrics/fresh.ts';
-import type { NodeSnapshot, Pf } from '../model.ts';
+import type { NodeSnapshot, Pf, Vf } from '../model.ts';
 import type { VfInfoIssue, VfInfoReading, VfInfoSource, VfStats } from './vf-info.ts';
 import { joinVfLinks, type VfAdminView } from './vf-view.ts';
 
@@ -48,18 +48,34 @@ export interface VfCounterInput {
   admin: VfAdminView;
 }
 
+const VF_COUNTER_LABELS = ['pf', 'rail', 'vf'] as const;
+
+/** Each VF's formatted label set, made once per VF object (a snapshot's VFs are immutable, new ones per scan). */
+const vfLabels = new WeakMap<Vf, { labels: readonly string[]; formatted: string }>();
+
+function labelsOf(pf: Pf, vf: Vf): { labels: readonly string[]; formatted: string } {
+  let block = vfLabels.get(vf);
+  if (block === undefined) {
+    block = labelBlock(VF_COUNTER_LABELS, [pfLabel(pf), railLabel(pf), String(vf.index)]);
+    vfLabels.set(vf, block);
+  }
+  return block;
+}
+
 function counter(name: string, help: string, value: (s: VfStats) => bigint | undefined): MetricFamily<VfCounterInput> {
   return {
     name,
     help,
     type: 'counter',
-    labels: ['pf', 'rail', 'vf'],
+    labels: VF_COUNTER_LABELS,
     *collect(input) {
       for (const pf of input.snapshot?.pfs ?? []) {
         for (const vf of pf.vfs) {
           const stats = input.admin.byPci.get(vf.pci)?.stats;
           const v = stats === undefined ? undefined : value(stats);
-          if (v !== undefined) yield { labels: [pfLabel(pf), railLabel(pf), String(vf.index)], value: v };
+          if (v === undefined) continue;
+          const { labels, formatted } = labelsOf(pf, vf);
+          yield { labels, formatted, value: v };
         }
       }
     },
@@ -92,13 +108,19 @@ function skipOf(issue: VfInfoIssue): Skip {
 
 /** The fresh source of the VF counters: one (coalesced) netlink read per scrape, laid out on the latest snapshot's VFs. */
 export function createVfCounterSource(source: VfInfoSource): FreshSource {
+  // the size of the previous text: the next one is about as large
+  let lastBytes = 0;
   return {
     name: 'vf-netlink',
     async read(ctx) {
       const snapshot = ctx.state.snapshot;
       if (snapshot === undefined || !snapshot.pfs.some((pf) => pf.vfs.length > 0)) return { value: '', skips: [] };
       const reading = await source.read();
-      return { value: vfCounterText(snapshot, reading), skips: reading.issues.map(skipOf) };
+      const sink = new ExpositionBytes(lastBytes + (lastBytes >> 4));
+      writeFamiliesTo(sink, VF_COUNTER_FAMILIES, { snapshot, admin: joinVfLinks(snapshot, reading) });
+      const bytes = sink.bytes();
+      lastBytes = bytes.length;
+      return { value: bytes, skips: reading.issues.map(skipOf) };
     },
   };
 }

@@ -144,6 +144,14 @@ export function isPciAddress(text: string): boolean {
   return PCI_ADDRESS.test(text);
 }
 
+/**
+ * Code-unit order of two strings. Not localeCompare: that builds an ICU collator, whose data costs about 3 MiB
+ * resident, and its order would depend on the locale.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Numeric sort key for PCI addresses (domain, bus, device, function). */
 export function comparePciAddress(a: string, b: string): number {
   const ka = pciKey(a);
@@ -152,7 +160,7 @@ export function comparePciAddress(a: string, b: string): number {
     const d = (ka[i] ?? 0) - (kb[i] ?? 0);
     if (d !== 0) return d;
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareText(a, b);
 }
 
 function pciKey(addr: string): number[] {

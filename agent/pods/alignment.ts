@@ -2,6 +2,7 @@
 // kubelet's pod-resources allocations: VFs are named by PCI address, NVIDIA GPUs by UUID (mapped to their PCI address
 // through /proc/driver/nvidia/gpus/<pci>/information), other GPUs (AMD) by PCI address.
 import type { Gpu, NodeSnapshot, Pf } from '../model.ts';
+import { compareText } from '../parse/values.ts';
 import { pciFromDeviceId, type DeviceOwner } from '../topology/vf-owners.ts';
 
 export interface PodVf {
@@ -60,9 +61,6 @@ export function gpuUuidOfId(id: string): string | undefined {
   return m?.[1];
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function railsText(rails: readonly number[]): string {
   return rails.length === 0 ? 'no rail' : `${rails.length === 1 ? 'rail' : 'rails'} ${rails.join(',')}`;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { defaultConfig, validateConfig } from '../../agent/config/config.ts';
-import { escapeLabelValue, formatLabels, writeFamilies, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
+import { ExpositionBytes, escapeLabelValue, formatLabels, labelBlock, writeFamilies, writeFamiliesTo, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
+import { part } from '../../agent/metrics/part.ts';
+import { gunzipSync } from 'node:zlib';
 import { createMetricsRenderer, partsText, renderMetricsText } from '../../agent/metrics/render.ts';
 import { SCANNER_NAMES } from '../../agent/scan/registry.ts';
 import type { AgentState } from '../../agent/state.ts';
@@ -263,6 +265,36 @@ describe('exposition escaping', () => {
       writeFamilies([family('x_total', [{ labels: ['q"'], value: 2n ** 64n - 1n }, { labels: ['nan'], value: NaN }]), family('y_total', [{ labels: ['inf'], value: Infinity }])], undefined),
       '# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\nx_total{c="q\\""} 18446744073709551615\n',
     );
+  });
+
+  test('the byte writer writes what the text writer writes: multi-byte text, growth from a tiny buffer, preformatted labels', () => {
+    const block = labelBlock(['pf', 'vf'], ['ens1f0 «np0»', '1']);
+    const families: MetricFamily<number>[] = [
+      { name: 'a_total', help: 'Bytes of «VF» € 😀.', type: 'counter', labels: ['pf', 'vf'], *collect(n) { for (let i = 0; i < n; i++) yield { labels: ['p"€', String(i)], value: BigInt(i) * 2n ** 60n }; } },
+      { name: 'b', help: 'Preformatted.', type: 'gauge', labels: ['pf', 'vf'], *collect(n) { for (let i = 0; i < n; i++) yield { ...block, value: i }; } },
+      { name: 'c', help: 'Never sampled.', type: 'gauge', labels: [], collect: () => [] },
+    ];
+    const text = writeFamilies(families, 500);
+    const sink = new ExpositionBytes(1);
+    writeFamiliesTo(sink, families, 500);
+    assert.equal(sink.bytes().toString('utf8'), text);
+    assert.equal(sink.bytes().length, Buffer.byteLength(text));
+    assert.ok(text.includes('b{pf="ens1f0 «np0»",vf="1"} 499\n'));
+    assert.ok(!text.includes('# HELP c '), 'a family without samples has no header');
+    assert.throws(() => labelBlock(['pf'], ['a', 'b']), /2 label values for 1 labels/);
+  });
+
+  test('a part made from bytes gives the same text, gzip member and emptiness as one made from text', () => {
+    const text = '# HELP x_total «x»\n# TYPE x_total counter\nx_total 1\n';
+    const fromText = part(text);
+    const fromBytes = part(Buffer.from(text));
+    assert.equal(fromBytes.text, text);
+    assert.deepEqual(fromBytes.bytes(), fromText.bytes());
+    assert.equal(gunzipSync(fromBytes.gzip()).toString('utf8'), text);
+    assert.equal(fromBytes.gzip(), fromBytes.gzip(), 'the member is made once');
+    assert.equal(fromBytes.empty, false);
+    assert.equal(part(Buffer.alloc(0)).empty, true);
+    assert.equal(part('').empty, true);
   });
 
   test('hw_counter file names with spaces, quotes, backslashes and newlines', async () => {

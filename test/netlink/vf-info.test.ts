@@ -74,6 +74,28 @@ describe('parseIpLinkJson on recordings of each driver', () => {
     assert.equal(old?.stats?.rxDropped, undefined);
   });
 
+  test('long integers stay exact on both paths, and never pass as text', () => {
+    const stats = (rx: string) => `"stats":{"rx":{"bytes":${rx},"packets":12345678901234567,"multicast":0,"broadcast":0},"tx":{"tx_bytes": 99999999999999999 ,"tx_packets":1}}`;
+    const doc = (alias: string) =>
+      `[{"ifindex":4,"ifname":"ens1f0","ifalias":${JSON.stringify(alias)},"vfinfo_list":[{"vf":0,${stats('18446744073709551615')}},{"vf":1,"address":1234567890123456789,${stats('-12345678901234567')}}]},` +
+      `{"ifindex":12345678901234567,"ifname":12345678901234567,"vfinfo_list":[]}]`;
+    // the second alias holds what a long-integer value looks like in the text: the quick path leaves invalid JSON
+    // there, and the exact reviver parses the text instead
+    for (const alias of ['plain', 'x:12345678901234567,y', ',[1234567890123456]']) {
+      const { links, issues } = parseIpLinkJson(doc(alias));
+      assert.equal(links.length, 1, alias);
+      const [vf0, vf1] = links[0]!.vfs;
+      assert.equal(vf0?.stats?.rxBytes, 18446744073709551615n, alias);
+      assert.equal(vf0?.stats?.rxPackets, 12345678901234567n, alias);
+      assert.equal(vf0?.stats?.txBytes, 99999999999999999n, alias);
+      // a negative counter is no counter; an integer where a MAC is expected is no MAC
+      assert.equal(vf1?.stats, undefined, alias);
+      assert.equal(vf1?.mac, undefined, alias);
+      // an integer where the ifname is expected: the link is an issue, not a link named by digits
+      assert.deepEqual(issues.map((i) => i.detail), ['a link with a VF list has no ifname'], alias);
+    }
+  });
+
   test('bad entries are skipped and counted; truncated lists flagged; garbage throws', () => {
     const text = '[{"ifindex":4,"ifname":"ens1f0","vfinfo_list":[{"mac":"x"},{"vf":0},{"vf":0}]},{"ifindex":5,"vfinfo_list":[]}]';
     const { links, issues } = parseIpLinkJson(text, 'Truncated VF list: ens1f0\n');

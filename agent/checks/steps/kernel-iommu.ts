@@ -3,6 +3,7 @@
 import type { HostFacts } from '../../model.ts';
 import type { CheckResult } from '../types.ts';
 import { failedScanner, plural, resultsFor, type CheckDefinition, type CheckInput, type Step } from '../step.ts';
+import { compareText } from '../../parse/values.ts';
 
 const STEP = { step: 2, slug: 'kernel-iommu' };
 
@@ -117,7 +118,7 @@ function kernelIommu(input: CheckInput): CheckResult {
   const { groups, groupTypes } = host.iommu;
   if (groups > 0) {
     const types = Object.entries(groupTypes)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([t, n]) => `${t} ${n}`)
       .join(', ');
     return r.pass(KERNEL_IOMMU, `IOMMU active: ${plural(groups, 'IOMMU group')}${types ? ` (${types})` : ''}`);
