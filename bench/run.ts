@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 import { runScan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
-import { SERVE_V8_FLAGS } from '../agent/serve-flags.ts';
+import { SERVE_MALLOC_ENV, SERVE_V8_FLAGS } from '../agent/serve-flags.ts';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const SCRAPES = env('BENCH_SCRAPES', 200);
@@ -383,7 +383,7 @@ async function main(): Promise<number> {
     const rwChild = spawn(
       process.execPath,
       [...CHILD_FLAGS, join(REPO, 'dist/main.js'), 'serve', '--no-kube', '--no-monitors', '--sysfs', host.sys, '--procfs', host.proc, '--listen', `127.0.0.1:${rwPort}`, '--pod-resources-socket', join(host.root, 'absent.sock'), '--ip-link-json', host.ipLinkFile, '--interval', '10', '--node-name', 'bench', '--log-level', 'error'],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env['PATH'] ?? '' } },
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env['PATH'] ?? '', ...SERVE_MALLOC_ENV } },
     );
     children.push(rwChild);
     const rwStarted = performance.now();

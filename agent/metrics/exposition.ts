@@ -31,9 +31,13 @@ export function single(value: SampleValue | undefined): Sample[] {
   return value === undefined ? [] : [{ labels: [], value }];
 }
 
+// Module-level patterns: a regular expression literal in a function body is a new object at every call, and the
+// writer calls these for every label value of a scrape.
+const LABEL_ESCAPE = /[\\"\n]/;
+
 /** Label value escaping of the text format: backslash, double quote and line feed. */
 export function escapeLabelValue(value: string): string {
-  if (!/[\\"\n]/.test(value)) return value;
+  if (!LABEL_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -51,8 +55,8 @@ export function formatValue(value: SampleValue): string | undefined {
 /** `{a="x",b="y"}` for label names and values of the same length; '' without labels. */
 export function formatLabels(names: readonly string[], values: readonly string[]): string {
   if (names.length === 0) return '';
-  let out = '{';
-  for (let i = 0; i < names.length; i++) out += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i] ?? '')}"`;
+  let out = '{' + names[0] + '="' + escapeLabelValue(values[0] ?? '') + '"';
+  for (let i = 1; i < names.length; i++) out += ',' + names[i] + '="' + escapeLabelValue(values[i] ?? '') + '"';
   return out + '}';
 }
 

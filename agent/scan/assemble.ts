@@ -33,9 +33,13 @@ function groupByPci<T extends { pci?: string; name: string }>(items: readonly T[
   return out;
 }
 
-/** A VF's function as the snapshot shows it: its own address and driver, its PF's identity and position. */
+/**
+ * A VF's function as the snapshot shows it: its own address and driver, its PF's identity and position. The records
+ * are frozen before assemble() runs, so the snapshot shares their arrays and objects (the PF's `upstream` chain, a
+ * function's `link`) instead of copying them: one chain for the 128 VFs of a PF, not 128.
+ */
 function vfFunction(rec: PciRecord, pf: PciRecord | undefined): PciFunction {
-  const fn: PciFunction = { ...rec.fn, upstream: [...rec.fn.upstream] };
+  const fn: PciFunction = { ...rec.fn };
   if (rec.pf !== undefined) fn.physfn = rec.pf;
   if (pf === undefined || pf.sriov === undefined) return fn;
   const p = pf.fn;
@@ -44,7 +48,7 @@ function vfFunction(rec: PciRecord, pf: PciRecord | undefined): PciFunction {
   if (p.class !== undefined) fn.class = p.class;
   if (p.numaNode !== undefined) fn.numaNode = p.numaNode;
   if (p.hostBridge !== undefined) fn.hostBridge = p.hostBridge;
-  fn.upstream = [...p.upstream];
+  fn.upstream = p.upstream;
   return fn;
 }
 
@@ -135,7 +139,7 @@ function allIssues(records: ScanRecords, order: readonly string[]): ScanIssue[] 
 export function assemble(records: ScanRecords, opts: AssembleOptions, order: readonly string[] = ['pci', 'net', 'infiniband', 'host', 'gpu']): NodeSnapshot {
   const recs = records.pci?.functions ?? [];
   const byAddr = new Map(recs.map((r) => [r.fn.address, r]));
-  const pci = recs.map((r) => (r.pf !== undefined ? vfFunction(r, byAddr.get(r.pf)) : { ...r.fn, upstream: [...r.fn.upstream], link: { ...r.fn.link } }));
+  const pci = recs.map((r) => (r.pf !== undefined ? vfFunction(r, byAddr.get(r.pf)) : { ...r.fn }));
   const netdevs = (records.net?.netdevs ?? []).map((n) => ({ ...n.netdev }));
   const rdmaDevices = (records.infiniband?.devices ?? []).map((d) => d.device);
   const pfs = buildPfs(recs, byAddr, netdevs, rdmaDevices);

@@ -40,13 +40,13 @@ export function scanHost(ctx: ScanContext, prev?: HostRecords): HostRecords {
   const r = new Reader(ctx, 'host');
   const fixed = prev !== undefined ? { value: prev.facts, issues: prev.fixedIssues } : collect(ctx, () => readFixedHost(r));
   const state = collect(ctx, () => {
+    const { verbsAbiVersion: _previousAbi, ...fixedFacts } = fixed.value;
     const host: HostFacts = {
-      ...fixed.value,
+      ...fixedFacts,
       hugepages: scanHugepages(r),
       modules: scanModules(r),
       uverbs: [],
     };
-    delete host.verbsAbiVersion;
     const abi = r.attr('class/infiniband_verbs/abi_version', parseUint);
     if (abi !== undefined) host.verbsAbiVersion = abi;
     host.uverbs = (r.list('class/infiniband_verbs') ?? []).filter((n) => n.startsWith('uverbs')).sort(naturalCompare);
