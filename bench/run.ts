@@ -13,7 +13,7 @@
 //    from a machine shared with other work;
 //  - scan time (railwatch: full and cheap scan in-process, and its own railwatch_scan_duration_seconds; node_exporter
 //    reads the tree at every scrape: its collectors' node_scrape_collector_duration_seconds);
-//  - idle CPU (no scrapes), RSS at 60 s and peak RSS after the load.
+//  - idle CPU (no scrapes), RSS at 60 s, its median and maximum over the 20 s before, and peak RSS after the load.
 // Figures on a shared machine are noisy; the ratios of one run are what to compare. Exits non-zero on scrape errors.
 // BENCH_RATE_SCRAPES (5: four 15 s intervals), BENCH_RATE_INTERVAL_S (15), BENCH_RSS_AT_S (60), BENCH_IDLE_S (20), BENCH_LOAD_S (10),
 // BENCH_SCRAPES (200), BENCH_SCANS (30), BENCH_NODE_FLAGS and NODE_EXPORTER adjust it.
