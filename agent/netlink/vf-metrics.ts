@@ -50,14 +50,22 @@ export interface VfCounterInput {
 
 const VF_COUNTER_LABELS = ['pf', 'rail', 'vf'] as const;
 
-/** Each VF's formatted label set, made once per VF object (a snapshot's VFs are immutable, new ones per scan). */
-const vfLabels = new WeakMap<Vf, { labels: readonly string[]; formatted: string }>();
+/**
+ * Each VF's formatted label set, made once per PF object and VF number: a snapshot's PFs are frozen (their netdev
+ * and rail cannot change under the cache), and each scan makes new ones.
+ */
+const vfLabels = new WeakMap<Pf, Map<number, { labels: readonly string[]; formatted: string }>>();
 
 function labelsOf(pf: Pf, vf: Vf): { labels: readonly string[]; formatted: string } {
-  let block = vfLabels.get(vf);
+  let byIndex = vfLabels.get(pf);
+  if (byIndex === undefined) {
+    byIndex = new Map();
+    vfLabels.set(pf, byIndex);
+  }
+  let block = byIndex.get(vf.index);
   if (block === undefined) {
     block = labelBlock(VF_COUNTER_LABELS, [pfLabel(pf), railLabel(pf), String(vf.index)]);
-    vfLabels.set(vf, block);
+    byIndex.set(vf.index, block);
   }
   return block;
 }
