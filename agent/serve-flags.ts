@@ -1,8 +1,9 @@
 // The V8 memory flags of `serve`, wherever it runs (the image's ENTRYPOINT, `npx railwatch serve`,
 // `npm run railwatch -- serve`, `node dist/main.js`), and glibc's malloc thresholds (SERVE_MALLOC_ENV). Without the
-// flags V8 lets the garbage of scans and scrapes grow the heap, and the RSS under 200 scrapers reaches 230-290 MiB, past the DaemonSet's memory limit. When `serve` starts
-// without a heap cap, the process replaces itself (execve: same pid, no parent left behind) with the same command
-// under these flags. A cap given by the caller (`node --max-old-space-size=...` or NODE_OPTIONS) is kept as it is.
+// flags V8 lets the garbage of scans and scrapes grow the heap, and the RSS under 200 scrapers reaches 230-290 MiB,
+// past the DaemonSet's memory limit. When `serve` starts without a heap cap, the process replaces itself (execve:
+// same pid, no parent left behind) with the same command under these flags and that environment. A cap given by
+// the caller (`node --max-old-space-size=...` or NODE_OPTIONS) is kept as it is.
 // Imported first by main.ts, before any other module is evaluated.
 import { basename } from 'node:path';
 
