@@ -5,7 +5,7 @@
 import type { NodeSnapshot } from '../model.ts';
 import { parseCounter } from '../parse/values.ts';
 import type { HostFs } from '../sysfs/host-fs.ts';
-import { ExpositionBytes, writeFamiliesTo, type MetricFamily, type Sample } from './exposition.ts';
+import { FamiliesBytesWriter, type MetricFamily, type Sample } from './exposition.ts';
 import type { FreshReading, FreshSource, Skip } from './fresh.ts';
 
 /**
@@ -155,7 +155,7 @@ export const RDMA_COUNTER_FAMILIES: readonly MetricFamily<readonly PortCounters[
 /** The RDMA counter files as a fresh source: the ports of the state's snapshot, re-read at each read. */
 export function createRdmaCounterSource(fsFor: (root: string) => HostFs): FreshSource {
   let planned: { snapshot: NodeSnapshot | undefined; plan: PlannedPort[] } | undefined;
-  let lastBytes = 0;
+  const writer = new FamiliesBytesWriter(RDMA_COUNTER_FAMILIES);
   return {
     name: 'rdma',
     read({ state, deadlineMs }) {
@@ -163,11 +163,7 @@ export function createRdmaCounterSource(fsFor: (root: string) => HostFs): FreshS
       if (snapshot === undefined) return { value: '', skips: [] };
       if (planned?.snapshot !== snapshot) planned = { snapshot, plan: planCounterReads(snapshot) };
       const reading = readPortCounters(fsFor(snapshot.sysfsRoot), planned.plan, deadlineMs);
-      const sink = new ExpositionBytes(lastBytes + (lastBytes >> 4));
-      writeFamiliesTo(sink, RDMA_COUNTER_FAMILIES, reading.value);
-      const bytes = sink.bytes();
-      lastBytes = bytes.length;
-      return { value: bytes, skips: reading.skips };
+      return { value: writer.write(reading.value), skips: reading.skips };
     },
   };
 }

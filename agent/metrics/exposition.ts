@@ -156,6 +156,28 @@ export function writeFamiliesTo<In>(sink: ExpositionSink, families: readonly Met
   for (const family of families) appendFamily(sink, family, family.collect(input));
 }
 
+/**
+ * One table of families written as bytes again and again (on every scrape, or every scan), each time into a buffer
+ * sized from the previous text, so a text about as large as the last one is written without growing.
+ */
+export class FamiliesBytesWriter<In> {
+  readonly families: readonly MetricFamily<In>[];
+  #last = 0;
+
+  constructor(families: readonly MetricFamily<In>[]) {
+    this.families = families;
+  }
+
+  /** The families' bytes for `input`; `exact` copies them into a buffer of their size, for a text kept a while. */
+  write(input: In, exact = false): Buffer {
+    const sink = new ExpositionBytes(this.#last + (this.#last >> 4));
+    writeFamiliesTo(sink, this.families, input);
+    const bytes = sink.bytes();
+    this.#last = bytes.length;
+    return exact ? Buffer.from(bytes) : bytes;
+  }
+}
+
 /** Writes every family of a table, in table order, collected from one input. */
 export function writeFamilies<In>(families: readonly MetricFamily<In>[], input: In): string {
   const sink = new ExpositionLines();

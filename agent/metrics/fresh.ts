@@ -38,8 +38,8 @@ export interface FreshContext {
 }
 
 /**
- * A source of fresh counter families. `read` writes its families (exposition.ts: text, or the bytes of an
- * ExpositionBytes sink) and lists its skips.
+ * A source of fresh counter families. `read` writes its families (exposition.ts: text, or bytes from a
+ * FamiliesBytesWriter) and lists its skips.
  */
 export interface FreshSource {
   readonly name: string;

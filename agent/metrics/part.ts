@@ -17,6 +17,10 @@ export function part(content: string | Buffer): RenderedPart {
   let member: Buffer | undefined;
   let raw = typeof content === 'string' ? undefined : content;
   let text = typeof content === 'string' ? content : undefined;
+  const bytes = (): Buffer => {
+    raw ??= Buffer.from(text!);
+    return raw;
+  };
   return {
     get text() {
       text ??= raw!.toString('utf8');
@@ -25,13 +29,9 @@ export function part(content: string | Buffer): RenderedPart {
     get empty() {
       return raw !== undefined ? raw.length === 0 : text!.length === 0;
     },
-    bytes() {
-      raw ??= Buffer.from(text!);
-      return raw;
-    },
+    bytes,
     gzip() {
-      const bytes = this.bytes();
-      member ??= gzipSync(bytes, { level: bytes.length > 4096 ? 6 : 1 });
+      member ??= gzipSync(bytes(), { level: bytes().length > 4096 ? 6 : 1 });
       return member;
     },
   };

@@ -14,7 +14,7 @@ import { HostFs } from '../sysfs/host-fs.ts';
 import type { AgentState } from '../state.ts';
 import { STRUCTURAL_FAMILIES, structuralFacts, type StructuralInput } from './catalogue.ts';
 import { createRdmaCounterSource } from './counters.ts';
-import { ExpositionBytes, writeFamilies, writeFamiliesTo, type MetricFamily } from './exposition.ts';
+import { FamiliesBytesWriter, writeFamilies, type MetricFamily } from './exposition.ts';
 import { createFreshReader, type FreshReaderOptions, type FreshSource } from './fresh.ts';
 import { part, type RenderedPart } from './part.ts';
 import { PROCESS_FAMILIES } from './process-metrics.ts';
@@ -110,7 +110,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
   });
   const ownFamilies: readonly MetricFamily<void>[] = [...fresh.families, ...(options.defaultMetrics ?? true ? PROCESS_FAMILIES : [])];
   let cached: { input: StructuralInput; part: RenderedPart } | undefined;
-  let structuralBytes = 0;
+  const structuralWriter = new FamiliesBytesWriter(STRUCTURAL_FAMILIES);
   let attached: { view: AgentState['attachments']; part: RenderedPart } | undefined;
   const attachmentPart = (view: AgentState['attachments']): RenderedPart => {
     if (attached === undefined || attached.view !== view) attached = { view, part: part(attachmentMetricsText(view)) };
@@ -122,11 +122,7 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
     if (cached === undefined || !sameInput(cached.input, input)) {
       // written as bytes, like the fresh part: a list of ~5,000 row strings joined at the end outlives young
       // collections and is promoted with every scan; kept as an exact copy (the text is decoded where asked, in tests)
-      const sink = new ExpositionBytes(structuralBytes + (structuralBytes >> 4));
-      writeFamiliesTo(sink, STRUCTURAL_FAMILIES, structuralFacts(input));
-      const bytes = Buffer.from(sink.bytes());
-      structuralBytes = bytes.length;
-      cached = { input, part: part(bytes) };
+      cached = { input, part: part(structuralWriter.write(structuralFacts(input), true)) };
     }
     return cached.part;
   }

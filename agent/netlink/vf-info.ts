@@ -103,6 +103,8 @@ type Json = null | boolean | bigint | number | string | Json[] | { [key: string]
 const LONG_INTEGER_VALUE = /([:,[]\s*)(-?\d{16,})(?=\s*[,}\]])/g;
 /** Marks a long integer's digits in a parsed document (no string iproute2 prints holds a NUL: it escapes them). */
 const LONG_INTEGER = '\u0000';
+/** The source text of a JSON integer. */
+const INTEGER_TEXT = /^-?\d+$/;
 
 /**
  * JSON.parse keeping every integer exact: integers of 15 digits or fewer are exact as numbers, longer ones arrive as
@@ -116,7 +118,7 @@ function parseExact(text: string): Json {
   } catch (err) {
     if (marked === text) throw err;
     const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown =>
-      typeof value === 'number' && context?.source !== undefined && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
+      typeof value === 'number' && context?.source !== undefined && INTEGER_TEXT.test(context.source) ? BigInt(context.source) : value;
     return JSON.parse(text, reviver) as Json;
   }
 }
@@ -124,8 +126,9 @@ function parseExact(text: string): Json {
 /** A long integer (marked string or reviver bigint) as a bigint; undefined for anything else. */
 function longInteger(v: Json | undefined): bigint | undefined {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'string' && v.startsWith(LONG_INTEGER) && /^-?\d+$/.test(v.slice(1))) return BigInt(v.slice(1));
-  return undefined;
+  if (typeof v !== 'string' || !v.startsWith(LONG_INTEGER)) return undefined;
+  const digits = v.slice(LONG_INTEGER.length);
+  return INTEGER_TEXT.test(digits) ? BigInt(digits) : undefined;
 }
 
 function isObject(v: Json | undefined): v is { [key: string]: Json } {

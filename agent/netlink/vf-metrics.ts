@@ -4,7 +4,7 @@
 // reports no VF statistics has no counter series at all (never a 0).
 import type { StructuralFacts } from '../metrics/catalogue.ts';
 import type { MetricFamily } from '../metrics/exposition.ts';
-import { ExpositionBytes, labelBlock, writeFamilies, writeFamiliesTo } from '../metrics/exposition.ts';
+import { FamiliesBytesWriter, labelBlock, writeFamilies } from '../metrics/exposition.ts';
 import type { FreshSource, Skip } from '../metrics/fresh.ts';
 import type { NodeSnapshot, Pf, Vf } from '../model.ts';
 import type { VfInfoIssue, VfInfoReading, VfInfoSource, VfStats } from './vf-info.ts';
@@ -116,19 +116,14 @@ function skipOf(issue: VfInfoIssue): Skip {
 
 /** The fresh source of the VF counters: one (coalesced) netlink read per scrape, laid out on the latest snapshot's VFs. */
 export function createVfCounterSource(source: VfInfoSource): FreshSource {
-  // the size of the previous text: the next one is about as large
-  let lastBytes = 0;
+  const writer = new FamiliesBytesWriter(VF_COUNTER_FAMILIES);
   return {
     name: 'vf-netlink',
     async read(ctx) {
       const snapshot = ctx.state.snapshot;
       if (snapshot === undefined || !snapshot.pfs.some((pf) => pf.vfs.length > 0)) return { value: '', skips: [] };
       const reading = await source.read();
-      const sink = new ExpositionBytes(lastBytes + (lastBytes >> 4));
-      writeFamiliesTo(sink, VF_COUNTER_FAMILIES, { snapshot, admin: joinVfLinks(snapshot, reading) });
-      const bytes = sink.bytes();
-      lastBytes = bytes.length;
-      return { value: bytes, skips: reading.issues.map(skipOf) };
+      return { value: writer.write({ snapshot, admin: joinVfLinks(snapshot, reading) }), skips: reading.issues.map(skipOf) };
     },
   };
 }

@@ -7,6 +7,7 @@ import { NodeEventWriter, type EventWriterOptions } from '../../agent/kube/event
 import type { NodeEventSpec } from '../../agent/kube/events.ts';
 import { KubeStatusError } from '../../agent/kube/retry.ts';
 import { memoryLogger } from '../../agent/log.ts';
+import { vfsDisappearedEvent } from './harness.ts';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const NODE = { name: 'node-a', uid: 'uid-a' };
@@ -52,19 +53,7 @@ describe('NodeEventWriter', () => {
       path: '/apis/events.k8s.io/v1/namespaces/default/events',
       contentType: 'application/json',
       signal: undefined,
-      body: {
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { name, namespace: 'default' },
-        eventTime: '2025-06-01T12:00:00.000000Z',
-        reportingController: 'railwatch.io/agent',
-        reportingInstance: 'node-a',
-        action: 'Scan',
-        reason: 'VFsDisappeared',
-        note: '2 VFs disappeared',
-        type: 'Warning',
-        regarding: { apiVersion: 'v1', kind: 'Node', name: 'node-a', uid: 'uid-a' },
-      },
+      body: vfsDisappearedEvent(name, '2 VFs disappeared', 'uid-a'),
     });
     await s.writer.flush(NODE);
     assert.equal(s.requests.length, 1, 'a flush with nothing new writes nothing');

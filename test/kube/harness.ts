@@ -78,3 +78,23 @@ export function report(results: CheckResult[]): CheckReport {
   const firstFailing = results.find((r) => r.status === 'fail');
   return { results, ready: firstFailing === undefined, ...(firstFailing ? { firstFailing } : {}) };
 }
+
+/**
+ * The events.k8s.io/v1 body railwatch writes for a VFsDisappeared warning about Node `node-a`, at the tests' fixed
+ * clock (2025-06-01T12:00:00Z): the wire format both the writer's unit test and the API-server test expect.
+ */
+export function vfsDisappearedEvent(name: string, note: string, uid: string): Record<string, unknown> {
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name, namespace: 'default' },
+    eventTime: '2025-06-01T12:00:00.000000Z',
+    reportingController: 'railwatch.io/agent',
+    reportingInstance: 'node-a',
+    action: 'Scan',
+    reason: 'VFsDisappeared',
+    note,
+    type: 'Warning',
+    regarding: { apiVersion: 'v1', kind: 'Node', name: 'node-a', uid },
+  };
+}

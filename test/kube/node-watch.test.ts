@@ -13,6 +13,9 @@ function node(rv: string, labels: Record<string, string> = {}) {
 /** One scripted watch stream: the events it delivers, then how it ends. */
 type Stream = { events: unknown[]; end?: KubeResponse };
 
+/** The watcher's clock, jitter, backoff and watch timeouts in every test: fixed, with millisecond backoffs. */
+const TIMING = { now: Date.now, random: () => 0.5, backoff: { initialMs: 1, maxMs: 2 }, watchTimeoutSeconds: { min: 300, max: 600 } };
+
 function setup(streams: Stream[], getRvs: string[]) {
   const ctl = new AbortController();
   const log: string[] = [];
@@ -45,10 +48,7 @@ function setup(streams: Stream[], getRvs: string[]) {
     client,
     nodeName: 'node-a',
     signal: ctl.signal,
-    now: Date.now,
-    random: () => 0.5,
-    backoff: { initialMs: 1, maxMs: 2 },
-    watchTimeoutSeconds: { min: 300, max: 600 },
+    ...TIMING,
     onChange: () => void changes++,
     onFailure: async (err) => {
       failures.push({ where: 'watch', status: err instanceof KubeStatusError ? err.status : undefined });
@@ -120,10 +120,7 @@ describe('NodeWatcher', () => {
       },
       nodeName: 'node a',
       signal: ctl.signal,
-      now: Date.now,
-      random: () => 0.5,
-      backoff: { initialMs: 1, maxMs: 2 },
-      watchTimeoutSeconds: { min: 300, max: 600 },
+      ...TIMING,
       onChange: () => {},
       onFailure: async () => undefined,
     });

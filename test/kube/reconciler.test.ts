@@ -6,7 +6,7 @@ import type { NodeEventSpec } from '../../agent/kube/events.ts';
 import { createKubeSync, type KubeDesired } from '../../agent/kube/reconciler.ts';
 import { memoryLogger } from '../../agent/log.ts';
 import type { RecordedRequest } from '../helpers/fake-apiserver.ts';
-import { report, startHarness, tick, until } from './harness.ts';
+import { report, startHarness, tick, until, vfsDisappearedEvent } from './harness.ts';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const LABELS = { 'railwatch.io/rdma': 'true', 'railwatch.io/rails': '8', 'railwatch.io/vfs': '32', 'railwatch.io/gpus': '8' };
@@ -202,19 +202,7 @@ describe('reconciler', () => {
       path: '/apis/events.k8s.io/v1/namespaces/default/events',
       contentType: 'application/json',
       status: 201,
-      body: {
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { name, namespace: 'default' },
-        eventTime: '2025-06-01T12:00:00.000000Z',
-        reportingController: 'railwatch.io/agent',
-        reportingInstance: 'node-a',
-        action: 'Scan',
-        reason: 'VFsDisappeared',
-        note: 'PF 0000:1b:00.0: 2 VFs disappeared',
-        type: 'Warning',
-        regarding: { apiVersion: 'v1', kind: 'Node', name: 'node-a', uid: (h.server.node('node-a')['metadata'] as { uid: string }).uid },
-      },
+      body: vfsDisappearedEvent(name, 'PF 0000:1b:00.0: 2 VFs disappeared', (h.server.node('node-a')['metadata'] as { uid: string }).uid),
     });
     assert.match(name, /^node-a\.[0-9a-f]+$/);
     assert.deepEqual(w[1], {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { defaultConfig, validateConfig } from '../../agent/config/config.ts';
-import { ExpositionBytes, escapeLabelValue, formatLabels, labelBlock, writeFamilies, writeFamiliesTo, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
+import { ExpositionBytes, FamiliesBytesWriter, escapeLabelValue, formatLabels, labelBlock, writeFamilies, writeFamiliesTo, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
 import { part } from '../../agent/metrics/part.ts';
 import { gunzipSync } from 'node:zlib';
 import { createMetricsRenderer, partsText, renderMetricsText } from '../../agent/metrics/render.ts';
@@ -282,6 +282,14 @@ describe('exposition escaping', () => {
     assert.ok(text.includes('b{pf="ens1f0 «np0»",vf="1"} 499\n'));
     assert.ok(!text.includes('# HELP c '), 'a family without samples has no header');
     assert.throws(() => labelBlock(['pf'], ['a', 'b']), /2 label values for 1 labels/);
+    // the repeated writer: sized from its previous text, the same bytes each time; `exact` is a copy of their size
+    const writer = new FamiliesBytesWriter(families);
+    assert.equal(writer.write(500).toString('utf8'), text);
+    assert.equal(writer.write(500).toString('utf8'), text);
+    const exact = writer.write(500, true);
+    assert.equal(exact.toString('utf8'), text);
+    assert.equal(exact.length, Buffer.byteLength(text));
+    assert.equal(writer.write(3).toString('utf8'), writeFamilies(families, 3), 'a smaller text after a larger one');
   });
 
   test('a part made from bytes gives the same text, gzip member and emptiness as one made from text', () => {
