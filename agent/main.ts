@@ -1,5 +1,5 @@
 // railwatch command line: flags and environment -> wiring -> run.
-// First: `serve` re-executes itself under the V8 memory flags when started without them (serve-flags.ts).
+// First: `serve` re-executes itself under its memory flags when started without them (serve-flags.ts).
 import './serve-flags.ts';
 import { gatherHostIdentity } from './host-identity.ts';
 import { createLogger } from './log.ts';

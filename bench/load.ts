@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
+import { SERVE_MALLOC_ENV, SERVE_NODE_FLAGS } from '../agent/serve-flags.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const { values: flags } = parseArgs({
@@ -50,14 +51,14 @@ function quantile(sorted: number[], q: number): number {
 
 say(`building a ${flags.rails}-rail host with ${flags.vfs} VFs per PF ...`);
 const host = buildDgxHost({ rails: Number(flags.rails), vfsPerPf: Number(flags.vfs), vfNetdevsInHost: 2, extras: true });
-// the agent as the image runs it: compiled JavaScript with the Dockerfile ENTRYPOINT's V8 flags
+// the agent as the image runs it: compiled JavaScript with the Dockerfile ENTRYPOINT's memory flags and malloc settings
 say('compiling railwatch (npm run build) ...');
 const build = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
 if (build.status !== 0) throw new Error('npm run build failed');
 const child = spawn(
   process.execPath,
-  ['--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode', join(REPO, 'dist/main.js'), 'serve', '--sysfs', host.sys, '--procfs', host.proc, '--listen', '127.0.0.1:0', '--no-kube', '--no-monitors', '--pod-resources-socket', join(host.root, 'absent.sock'), '--log-level', 'info'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
+  [...SERVE_NODE_FLAGS, join(REPO, 'dist/main.js'), 'serve', '--sysfs', host.sys, '--procfs', host.proc, '--listen', '127.0.0.1:0', '--no-kube', '--no-monitors', '--pod-resources-socket', join(host.root, 'absent.sock'), '--log-level', 'info'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', ...SERVE_MALLOC_ENV } },
 );
 let stderr = '';
 child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));

@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDgxHost } from '../test/helpers/fixture-host.ts';
 import { runScan } from '../agent/scan/registry.ts';
 import { rescanNode } from '../agent/scan/rescan.ts';
-import { SERVE_MALLOC_ENV, SERVE_V8_FLAGS } from '../agent/serve-flags.ts';
+import { SERVE_MALLOC_ENV, SERVE_NODE_FLAGS } from '../agent/serve-flags.ts';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const SCRAPES = env('BENCH_SCRAPES', 200);
@@ -38,7 +38,7 @@ const IDLE_MS = env('BENCH_IDLE_S', 20) * 1000;
 const LOAD_MS = env('BENCH_LOAD_S', 10) * 1000;
 const RSS_AT_MS = env('BENCH_RSS_AT_S', 60) * 1000;
 const NODE_EXPORTER = process.env['NODE_EXPORTER'] ?? '/usr/bin/prometheus-node-exporter';
-const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? SERVE_V8_FLAGS.join(' ')).split(' ').filter(Boolean);
+const CHILD_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? SERVE_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const REPO = join(import.meta.dirname, '..');
 /** The counter the freshness rows watch, relative to sys/. */
 const COUNTER = 'class/infiniband/mlx5_0/ports/1/counters/port_xmit_data';

@@ -1,16 +1,16 @@
-// serve runs under the V8 memory flags wherever it is started: a serve started without a heap cap replaces itself
-// (same pid) with the same command under SERVE_V8_FLAGS; a caller's own cap is kept.
+// serve runs under its memory flags wherever it is started: a serve started without a heap cap replaces itself
+// (same pid) with the same command under SERVE_NODE_FLAGS; a caller's own cap is kept.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { heapCapped, runsServe, serveFlagsFor, SERVE_MALLOC_ENV, SERVE_V8_FLAGS } from '../../agent/serve-flags.ts';
+import { heapCapped, runsServe, serveFlagsFor, SERVE_MALLOC_ENV, SERVE_NODE_FLAGS } from '../../agent/serve-flags.ts';
 import { buildDgxHost } from '../helpers/fixture-host.ts';
 
 const MAIN = join(import.meta.dirname, '../../agent/main.ts');
 
-describe('serve V8 flags', () => {
+describe('serve memory flags', () => {
   test('which command lines run serve, and which already cap the heap', () => {
     assert.equal(runsServe(['node', '/app/dist/main.js']), true);
     assert.equal(runsServe(['node', '/app/dist/main.js', 'serve', '--no-kube']), true);
@@ -53,8 +53,8 @@ describe('serve V8 flags', () => {
   }
 
   test('`node agent/main.ts serve` without flags runs under the heap caps (lite mode only for compiled JavaScript)', async (t) => {
-    assert.deepEqual(serveFlagsFor('/app/dist/main.js'), SERVE_V8_FLAGS);
-    assert.deepEqual(serveFlagsFor(MAIN), ['--max-semi-space-size=1', '--max-old-space-size=64']);
+    assert.deepEqual(serveFlagsFor('/app/dist/main.js'), SERVE_NODE_FLAGS);
+    assert.deepEqual(serveFlagsFor(MAIN), ['--max-semi-space-size=1', '--max-old-space-size=64', '--no-node-snapshot']);
     const { cmdline, environ } = await cmdlineOfServe([], t);
     for (const flag of serveFlagsFor(MAIN)) assert.ok(cmdline.includes(flag), `${flag} in ${cmdline.join(' ')}`);
     assert.equal(cmdline.filter((a) => a === MAIN).length, 1);

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SERVE_NODE_FLAGS } from '../../agent/serve-flags.ts';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -180,7 +181,7 @@ describe('container image', () => {
     const config = JSON.parse(stdout) as { User: string; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string>; WorkingDir: string };
     assert.deepEqual(
       { User: config.User, Entrypoint: config.Entrypoint, Cmd: config.Cmd, WorkingDir: config.WorkingDir },
-      { User: '65532:65532', Entrypoint: ['node', '--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode', '/app/dist/main.js'], Cmd: ['serve'], WorkingDir: '/app' },
+      { User: '65532:65532', Entrypoint: ['node', ...SERVE_NODE_FLAGS, '/app/dist/main.js'], Cmd: ['serve'], WorkingDir: '/app' },
     );
     assert.equal(config.Labels['org.opencontainers.image.title'], 'railwatch');
     assert.equal(config.Labels['org.opencontainers.image.licenses'], 'Apache-2.0');
