@@ -1,6 +1,6 @@
 // One piece of a scrape: complete metric families as text or UTF-8 bytes, with the other form and its gzip member
 // made once when asked for.
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 export interface RenderedPart {
   /** The families' text (decoded once from the bytes of a part made from bytes). */
@@ -32,6 +32,32 @@ export function part(content: string | Buffer): RenderedPart {
     bytes,
     gzip() {
       member ??= gzipSync(bytes(), { level: bytes().length > 4096 ? 6 : 1 });
+      return member;
+    },
+  };
+}
+
+/**
+ * A part that keeps one form only: its bytes until the gzip member is made, the gzip member after. For the large
+ * structural part, which lives for a whole scan interval: Prometheus asks for gzip, so its plain bytes (about
+ * 0.65 MiB on 8 x 128 VFs, beside a 0.28 MiB member) are not kept; a plain scrape decompresses the member (~1 ms).
+ */
+export function compactPart(content: Buffer): RenderedPart {
+  let raw: Buffer | undefined = content;
+  let member: Buffer | undefined;
+  const empty = content.length === 0;
+  const bytes = (): Buffer => raw ?? gunzipSync(member!);
+  return {
+    get text() {
+      return bytes().toString('utf8');
+    },
+    empty,
+    bytes,
+    gzip() {
+      if (member === undefined) {
+        member = gzipSync(raw!, { level: raw!.length > 4096 ? 6 : 1 });
+        raw = undefined;
+      }
       return member;
     },
   };

@@ -16,7 +16,7 @@ import { STRUCTURAL_FAMILIES, structuralFacts, type StructuralInput } from './ca
 import { createRdmaCounterSource } from './counters.ts';
 import { FamiliesBytesWriter, writeFamilies, type MetricFamily } from './exposition.ts';
 import { createFreshReader, type FreshReaderOptions, type FreshSource } from './fresh.ts';
-import { part, type RenderedPart } from './part.ts';
+import { compactPart, part, type RenderedPart } from './part.ts';
 import { PROCESS_FAMILIES } from './process-metrics.ts';
 
 export { part, type RenderedPart } from './part.ts';
@@ -121,8 +121,8 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
     const input: StructuralInput = { snapshot: state.snapshot, view: state.view, allocation: state.allocation, checks: state.checks, config: state.config };
     if (cached === undefined || !sameInput(cached.input, input)) {
       // written as bytes, like the fresh part: a list of ~5,000 row strings joined at the end outlives young
-      // collections and is promoted with every scan; kept as an exact copy (the text is decoded where asked, in tests)
-      cached = { input, part: part(structuralWriter.write(structuralFacts(input), true)) };
+      // collections and is promoted with every scan; an exact copy, kept as its gzip member once prepare() made it
+      cached = { input, part: compactPart(structuralWriter.write(structuralFacts(input), true)) };
     }
     return cached.part;
   }

@@ -11,6 +11,12 @@ export const MAX_ATTR_BYTES = 64 * 1024;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
+/**
+ * The one read buffer of every HostFs: a read fills it and decodes it within one synchronous call, so no two reads
+ * ever share it at once (serve keeps half a dozen HostFs, each of which had its own 64 KiB).
+ */
+const READ_BUF = Buffer.allocUnsafe(MAX_ATTR_BYTES);
+
 function errCode(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' ? code : 'EIO';
@@ -22,7 +28,6 @@ function errCode(err: unknown): string {
  */
 export class HostFs {
   readonly root: string;
-  readonly #buf: Buffer;
   #rootReal: string | undefined;
   /** Count of system calls made, for the benchmark and tests. */
   ops = 0;
@@ -32,7 +37,6 @@ export class HostFs {
   constructor(root: string) {
     this.root = root;
     this.#prefix = root.endsWith('/') ? root : root + '/';
-    this.#buf = Buffer.allocUnsafe(MAX_ATTR_BYTES);
   }
 
   abs(rel: string): string {
@@ -67,8 +71,8 @@ export class HostFs {
     return this.#withFd(rel, (fd) => {
       // One bounded read: O_NONBLOCK keeps a FIFO from blocking (it reads as empty) and a character device
       // gives at most MAX_ATTR_BYTES; a directory fails with EISDIR. No fstat: it would cost a syscall per read.
-      const n = readSync(fd, this.#buf, 0, MAX_ATTR_BYTES, null);
-      let text = this.#buf.toString('utf8', 0, n);
+      const n = readSync(fd, READ_BUF, 0, MAX_ATTR_BYTES, null);
+      let text = READ_BUF.toString('utf8', 0, n);
       if (text.endsWith('\n')) text = text.slice(0, -1);
       return { ok: true, value: text };
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { defaultConfig, validateConfig } from '../../agent/config/config.ts';
 import { ExpositionBytes, FamiliesBytesWriter, escapeLabelValue, formatLabels, labelBlock, writeFamilies, writeFamiliesTo, type MetricFamily, type Sample } from '../../agent/metrics/exposition.ts';
-import { part } from '../../agent/metrics/part.ts';
+import { compactPart, part } from '../../agent/metrics/part.ts';
 import { gunzipSync } from 'node:zlib';
 import { createMetricsRenderer, partsText, renderMetricsText } from '../../agent/metrics/render.ts';
 import { SCANNER_NAMES } from '../../agent/scan/registry.ts';
@@ -303,6 +303,28 @@ describe('exposition escaping', () => {
     assert.equal(fromBytes.empty, false);
     assert.equal(part(Buffer.alloc(0)).empty, true);
     assert.equal(part('').empty, true);
+  });
+
+  test('a compact part keeps only its gzip member once made, and gives the same bytes and text from it', async () => {
+    const text = '# HELP x_total «x»\n# TYPE x_total counter\n' + Array.from({ length: 500 }, (_, i) => `x_total{i="${i}"} ${i}\n`).join('');
+    const p = compactPart(Buffer.from(text));
+    assert.equal(p.text, text, 'before the member: the bytes');
+    const member = p.gzip();
+    assert.equal(gunzipSync(member).toString('utf8'), text);
+    assert.equal(p.gzip(), member, 'the member is made once');
+    assert.equal(p.text, text, 'after it: decompressed from the member');
+    assert.deepEqual(p.bytes(), Buffer.from(text));
+    assert.notEqual(p.bytes(), p.bytes(), 'the plain bytes are not kept: each call decompresses');
+    assert.equal(p.empty, false);
+    assert.equal(compactPart(Buffer.alloc(0)).empty, true);
+    // the renderer's structural part is one: a prepared state gives the same plain and gzip exposition
+    const renderer = createMetricsRenderer({ defaultMetrics: false });
+    const state = stateFor(twoRailHost());
+    renderer.prepare(state);
+    const parts = await renderer.render(state);
+    assert.equal(Buffer.concat(parts.map((q) => q.bytes())).toString('utf8'), partsText(parts));
+    assert.equal(gunzipSync(Buffer.concat(parts.map((q) => q.gzip()))).toString('utf8'), partsText(parts));
+    assert.ok(partsText(parts).includes('railwatch_pf_vfs_supported'), 'the structural families are there');
   });
 
   test('hw_counter file names with spaces, quotes, backslashes and newlines', async () => {
