@@ -15,11 +15,10 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN if [ "$BUILD_MODE" = source ]; then npm ci --no-audit --no-fund; fi
 COPY . .
-# tsc emits only JavaScript: copy the other files under agent/ (e.g. the pod-resources .proto) next to it.
+# npm run build bundles agent/ into dist/ (scripts/build.mjs) and copies the pod-resources .proto beside it.
 RUN set -eu; \
     if [ "$BUILD_MODE" = source ]; then \
       npm run build; \
-      (cd agent && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;); \
       npm prune --omit=dev --no-audit --no-fund; \
     elif [ "$BUILD_MODE" = host ]; then \
       if [ ! -f dist/main.js ] || [ ! -d node_modules ]; then \

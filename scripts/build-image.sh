@@ -58,9 +58,8 @@ case "$mode" in
     stage="$(mktemp -d /tmp/railwatch-image.XXXXXX)"
     cp package.json package-lock.json "$stage/"
     cp -a bin "$stage/bin"
-    log "compiling TypeScript into the build context"
-    "$repo_root/node_modules/.bin/tsc" -p tsconfig.build.json --outDir "$stage/dist"
-    (cd agent && find . -type f ! -name '*.ts' -exec cp --parents {} "$stage/dist/" \;)
+    log "bundling agent/ into the build context (scripts/build.mjs)"
+    "$repo_root/node_modules/.bin/node" scripts/build.mjs "$stage/dist"
     log "installing production dependencies into the build context"
     # npm runs under the project's Node 24 (node_modules/.bin first on PATH), as the engines field asks.
     (cd "$stage" && PATH="$repo_root/node_modules/.bin:$PATH" \

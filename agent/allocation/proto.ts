@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 
-/** podresources-v1.proto sits next to this module, in agent/allocation/ and in dist/allocation/. */
+/** podresources-v1.proto sits next to this module: in agent/allocation/, and in dist/ beside the bundle's chunks. */
 export function podResourcesProtoPath(): string {
   return path.join(import.meta.dirname, 'podresources-v1.proto');
 }

@@ -1,5 +1,6 @@
 // railwatch never writes to sysfs or procfs and never passes outside input to a child process or a shell. The
-// compiled output (tsc -p tsconfig.build.json, as `npm run build` makes dist/) is scanned for every import of
+// compiled output of each module (tsc -p tsconfig.build.json: one file per module of agent/, which `npm run build`
+// bundles into dist/ as they are) is scanned for every import of
 // node:fs, node:fs/promises and node:child_process and for each write-capable or process-starting function it
 // uses; the list must equal the documented allow-list (docs/security.md). The monitors' argv are fixed
 // constants, spawned without a shell, and serve passes no argv of its own.
@@ -44,7 +45,7 @@ function walk(dir: string): string[] {
 }
 
 before(() => {
-  // the build of `npm run build`, into a private directory (dist/ may be in use by a concurrent build)
+  // the modules compiled one file each, into a private directory (dist/ may be in use by a concurrent build)
   const tmp = mkdtempSync(join(tmpdir(), 'railwatch-dist-'));
   dist = join(tmp, 'dist');
   const run = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist], { cwd: REPO, encoding: 'utf8' });
