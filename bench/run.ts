@@ -13,7 +13,10 @@
 //    from a machine shared with other work;
 //  - scan time (railwatch: full and cheap scan in-process, and its own railwatch_scan_duration_seconds; node_exporter
 //    reads the tree at every scrape: its collectors' node_scrape_collector_duration_seconds);
-//  - idle CPU (no scrapes), RSS at 60 s, its median and maximum over the 20 s before, and peak RSS after the load.
+//  - idle CPU (no scrapes), RSS at 60 s (split into file-backed and anonymous pages), its median and maximum over
+//    the 20 s before, and peak RSS after the load. The sample at 60 s is taken right after the last freshness
+//    scrape, ~60 s after railwatch was ready, which is also when its sixth interval scan (a full one,
+//    FULL_SCAN_EVERY) runs: it often reads that scan's peak, which lasts ~40-80 ms, rather than the resting size.
 // Figures on a shared machine are noisy; the ratios of one run are what to compare. Exits non-zero on scrape errors.
 // BENCH_RATE_SCRAPES (5: four 15 s intervals), BENCH_RATE_INTERVAL_S (15), BENCH_RSS_AT_S (60), BENCH_IDLE_S (20), BENCH_LOAD_S (10),
 // BENCH_SCRAPES (200), BENCH_SCANS (30), BENCH_NODE_FLAGS and NODE_EXPORTER adjust it.
@@ -137,11 +140,14 @@ async function waitReady(child: ChildProcess, port: number, path: string, what: 
   }
 }
 
-/** VmRSS and VmHWM (peak) of a process, MiB. */
-function memoryOf(pid: number): { rss: number; peak: number } {
+/**
+ * VmRSS and VmHWM (peak) of a process, MiB, and VmRSS split into its file-backed pages (the program's binary and
+ * libraries, mapped from the page cache: for Node most of its RSS) and its anonymous memory (heaps, buffers).
+ */
+function memoryOf(pid: number): { rss: number; peak: number; file: number; anon: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, file: kb('RssFile') / 1024, anon: kb('RssAnon') / 1024 };
 }
 
 /** utime + stime of a process, seconds (USER_HZ 100). */
@@ -417,7 +423,8 @@ async function main(): Promise<number> {
     });
     // the RSS once railwatch has run RSS_AT_MS (60 s)
     await sleep(Math.max(0, RSS_AT_MS - (performance.now() - rwStarted)));
-    const rss60 = { rw: memoryOf(rwChild.pid!).rss, ne: memoryOf(neChild.pid!).rss };
+    const mem60 = { rw: memoryOf(rwChild.pid!), ne: memoryOf(neChild.pid!) };
+    const rss60 = { rw: mem60.rw.rss, ne: mem60.ne.rss };
     clearInterval(rssSampler);
     const windowed = (xs: number[]) => {
       const sorted = [...xs].sort((x, y) => x - y);
@@ -491,6 +498,8 @@ async function main(): Promise<number> {
     rows.push(['scan time, latest in serve ms (node_exporter: collectors per scrape)', scans.rw, scans.ne]);
     rows.push(['idle CPU %, no scrapes (railwatch: 10 s scans)', idle.rw, idle.ne]);
     rows.push([`RSS MiB at ${RSS_AT_MS / 1000} s`, rss60.rw, rss60.ne, '<= 56 MiB']);
+    rows.push([`  of which file-backed (binary, libraries)`, mem60.rw.file, mem60.ne.file]);
+    rows.push([`  of which anonymous (heaps, buffers)`, mem60.rw.anon, mem60.ne.anon]);
     rows.push([`RSS MiB, median of ${(RSS_AT_MS - 20_000) / 1000}-${RSS_AT_MS / 1000} s (every 250 ms)`, rssWin.rw.median, rssWin.ne.median]);
     rows.push([`RSS MiB, max of ${(RSS_AT_MS - 20_000) / 1000}-${RSS_AT_MS / 1000} s`, rssWin.rw.max, rssWin.ne.max]);
     rows.push(['RSS MiB after the load', after.rw.rss, after.ne.rss]);
