@@ -88,27 +88,44 @@ class ExpositionLines implements ExpositionSink {
 export class ExpositionBytes implements ExpositionSink {
   #buf: Buffer;
   #len = 0;
+  /** Rows not written yet: written PENDING_CHARS at a time, not one Buffer.write per row (see add()). */
+  #pending = '';
 
   constructor(capacity = 4096) {
     this.#buf = Buffer.allocUnsafeSlow(Math.max(256, capacity));
   }
 
   add(row: string): void {
+    // Buffer.write validates its offset through a wrapper that makes an argument list per call: one call per row
+    // was 0.8 MiB of garbage per scrape on 8 x 128 VFs. The rows are joined into a string of up to ~16 K characters
+    // and written at once.
+    this.#pending += row;
+    if (this.#pending.length >= PENDING_CHARS) this.#flush();
+  }
+
+  #flush(): void {
+    const text = this.#pending;
+    if (text === '') return;
+    this.#pending = '';
     // a UTF-16 code unit is at most 3 UTF-8 bytes
-    const need = this.#len + row.length * 3;
+    const need = this.#len + text.length * 3;
     if (need > this.#buf.length) {
       const next = Buffer.allocUnsafeSlow(Math.max(need, this.#buf.length * 2));
       this.#buf.copy(next, 0, 0, this.#len);
       this.#buf = next;
     }
-    this.#len += this.#buf.write(row, this.#len);
+    this.#len += this.#buf.write(text, this.#len);
   }
 
   /** The bytes written so far (a view of the sink's buffer). */
   bytes(): Buffer {
+    this.#flush();
     return this.#buf.subarray(0, this.#len);
   }
 }
+
+/** How many characters of rows ExpositionBytes gathers before one write into its buffer. */
+const PENDING_CHARS = 16 * 1024;
 
 type FamilyHead = Pick<MetricFamily<unknown>, 'name' | 'help' | 'type' | 'labels'>;
 

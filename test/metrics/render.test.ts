@@ -274,19 +274,22 @@ describe('exposition escaping', () => {
       { name: 'b', help: 'Preformatted.', type: 'gauge', labels: ['pf', 'vf'], *collect(n) { for (let i = 0; i < n; i++) yield { ...block, value: i }; } },
       { name: 'c', help: 'Never sampled.', type: 'gauge', labels: [], collect: () => [] },
     ];
-    const text = writeFamilies(families, 500);
+    const text = writeFamilies(families, 2000);
     const sink = new ExpositionBytes(1);
-    writeFamiliesTo(sink, families, 500);
+    writeFamiliesTo(sink, families, 2000);
     assert.equal(sink.bytes().toString('utf8'), text);
     assert.equal(sink.bytes().length, Buffer.byteLength(text));
-    assert.ok(text.includes('b{pf="ens1f0 «np0»",vf="1"} 499\n'));
+    assert.ok(text.length > 3 * 16 * 1024, 'long enough for several batched writes');
+    sink.add('z 1 €\n');
+    assert.equal(sink.bytes().toString('utf8'), text + 'z 1 €\n', 'a row added after bytes() is written too');
+    assert.ok(text.includes('b{pf="ens1f0 «np0»",vf="1"} 1999\n'));
     assert.ok(!text.includes('# HELP c '), 'a family without samples has no header');
     assert.throws(() => labelBlock(['pf'], ['a', 'b']), /2 label values for 1 labels/);
     // the repeated writer: sized from its previous text, the same bytes each time; `exact` is a copy of their size
     const writer = new FamiliesBytesWriter(families);
-    assert.equal(writer.write(500).toString('utf8'), text);
-    assert.equal(writer.write(500).toString('utf8'), text);
-    const exact = writer.write(500, true);
+    assert.equal(writer.write(2000).toString('utf8'), text);
+    assert.equal(writer.write(2000).toString('utf8'), text);
+    const exact = writer.write(2000, true);
     assert.equal(exact.toString('utf8'), text);
     assert.equal(exact.length, Buffer.byteLength(text));
     assert.equal(writer.write(3).toString('utf8'), writeFamilies(families, 3), 'a smaller text after a larger one');
