@@ -62,7 +62,7 @@ EXPOSE 9839
 # heap is 10-20 MiB; without the caps V8 lets the garbage of scans grow the heap and the RSS far beyond it), V8's
 # lite mode (no optimizing compiler: about 18 MiB less resident code and feedback, scans about 1.4x slower, still
 # well inside the budget; it also disables WebAssembly, which nothing on railwatch's in-cluster path uses), and
-# Node's bootstrap without its startup snapshot (2.5-4 MiB less of the node binary resident, ~0.1 s more startup).
+# Node's bootstrap without its startup snapshot (2.5-4 MiB less of the node binary resident, under 0.1 s more startup).
 # See docs/metrics.md for the figures.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "--lite-mode", "--no-node-snapshot", "/app/dist/main.js"]
 CMD ["serve"]

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
  * A small young generation, a capped old space, lite mode (no optimizing compiler), and Node's bootstrap run from
  * its builtins instead of its startup snapshot (see docs/metrics.md). Deserializing the snapshot maps about 4 MiB
  * of the node binary that stay resident for the life of the process; without it the builtins serve needs are
- * compiled from the binary's code cache, and serve's RSS on 8x128 is 2.5-4 MiB lower for ~0.1 s more startup.
+ * compiled from the binary's code cache, and serve's RSS on 8x128 is 2.5-4 MiB lower for under 0.1 s more startup.
  */
 export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode', '--no-node-snapshot'] as const;
 
