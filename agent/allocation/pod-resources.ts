@@ -247,7 +247,6 @@ export interface SkippedCount {
   entries: number;
 }
 
-
 function compareAllocations(a: DeviceAllocation, b: DeviceAllocation): number {
   return (
     compareText(a.resourceName, b.resourceName) ||

@@ -4,6 +4,7 @@ import type { AllocationView } from '../state.ts';
 import type { NodeView } from '../view/derive.ts';
 import type { AttachmentFetcher, PodKey } from './fetcher.ts';
 import { judgePod, type AttachmentView, type PodVf } from './judge.ts';
+import { compareText } from '../parse/values.ts';
 
 export interface PodVfs extends PodKey {
   vfs: PodVf[];
@@ -26,7 +27,7 @@ export function podsWithVfs(view: Pick<NodeView, 'vfOwners' | 'vfByPci' | 'pfByP
     p.vfs.push(vf);
   }
   const out = [...byPod.values()].sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
-  for (const p of out) p.vfs.sort((a, b) => (a.pci < b.pci ? -1 : a.pci > b.pci ? 1 : 0));
+  for (const p of out) p.vfs.sort((a, b) => compareText(a.pci, b.pci));
   return out;
 }
 

@@ -92,8 +92,6 @@ export function nodeState(node: FleetNode, nowMs: number, staleAfterMs: number):
   return c.status === 'True' ? 'ready' : 'notReady';
 }
 
-const byName = compareText;
-
 function failingGroups(nodes: readonly FleetNode[]): FailingGroup[] {
   const groups = new Map<string, { step: string; reason: string; members: { name: string; t: number }[] }>();
   for (const n of nodes) {
@@ -105,13 +103,13 @@ function failingGroups(nodes: readonly FleetNode[]): FailingGroup[] {
     g.members.push({ name: n.name, t: parseMs(n.condition?.lastTransitionTime) ?? Number.POSITIVE_INFINITY });
   }
   const out = [...groups.values()].map((g) => {
-    g.members.sort((a, b) => a.t - b.t || byName(a.name, b.name));
+    g.members.sort((a, b) => a.t - b.t || compareText(a.name, b.name));
     const oldest = g.members[0]!.t;
     const fg: FailingGroup = { step: g.step, reason: g.reason, count: g.members.length, nodes: g.members.map((m) => m.name) };
     if (Number.isFinite(oldest)) fg.since = kubeTime(oldest);
     return { fg, oldest };
   });
-  out.sort((a, b) => a.oldest - b.oldest || b.fg.count - a.fg.count || byName(a.fg.step, b.fg.step) || byName(a.fg.reason, b.fg.reason));
+  out.sort((a, b) => a.oldest - b.oldest || b.fg.count - a.fg.count || compareText(a.fg.step, b.fg.step) || compareText(a.fg.reason, b.fg.reason));
   return out.map((o) => o.fg);
 }
 
@@ -127,17 +125,17 @@ function outliers(nodes: readonly FleetNode[], groupBy: readonly string[], prefi
     g.members.push(n);
   }
   const out: Outlier[] = [];
-  for (const g of [...groups.values()].sort((a, b) => byName(JSON.stringify(a.group), JSON.stringify(b.group)))) {
+  for (const g of [...groups.values()].sort((a, b) => compareText(JSON.stringify(a.group), JSON.stringify(b.group)))) {
     if (g.members.length < 3) continue; // "most nodes" needs at least three
     for (const label of ['rails', 'vfs']) {
       const values = g.members.map((n) => n.labels[`${prefix}${label}`] ?? '(none)');
       const counts = new Map<string, number>();
       for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-      const [majority, majorityCount] = [...counts.entries()].sort((a, b) => b[1] - a[1] || byName(a[0], b[0]))[0]!;
+      const [majority, majorityCount] = [...counts.entries()].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))[0]!;
       // a strict majority only: a pool split in half has no "most nodes" to differ from
       if (majorityCount === g.members.length || majorityCount * 2 <= g.members.length) continue;
       const differ = g.members.map((n, i) => ({ name: n.name, value: values[i]! })).filter((x) => x.value !== majority);
-      differ.sort((a, b) => byName(a.name, b.name));
+      differ.sort((a, b) => compareText(a.name, b.name));
       out.push({ group: g.group, groupSize: g.members.length, label, majority, majorityCount, nodes: differ });
     }
   }
@@ -158,12 +156,12 @@ function eventGroups(events: readonly FleetEvent[], nodeNames: ReadonlySet<strin
     g.last = Math.max(g.last, e.lastMs);
   }
   return [...groups.values()]
-    .sort((a, b) => (a.type === b.type ? 0 : a.type === 'Warning' ? -1 : 1) || b.count - a.count || byName(a.reason, b.reason))
-    .map((g) => ({ reason: g.reason, type: g.type, count: g.count, nodes: [...g.nodes].sort(byName), pods: [...g.pods].sort(byName), last: kubeTime(g.last) }));
+    .sort((a, b) => (a.type === b.type ? 0 : a.type === 'Warning' ? -1 : 1) || b.count - a.count || compareText(a.reason, b.reason))
+    .map((g) => ({ reason: g.reason, type: g.type, count: g.count, nodes: [...g.nodes].sort(compareText), pods: [...g.pods].sort(compareText), last: kubeTime(g.last) }));
 }
 
 export function fleetReport(nodes: readonly FleetNode[], events: readonly FleetEvent[], opts: FleetOptions): FleetReport {
-  const sorted = [...nodes].sort((a, b) => byName(a.name, b.name));
+  const sorted = [...nodes].sort((a, b) => compareText(a.name, b.name));
   const summary: Record<NodeState, string[]> = { ready: [], notReady: [], noCondition: [], stale: [] };
   const notReady: FleetNode[] = [];
   for (const n of sorted) {

@@ -13,6 +13,7 @@ import { derive, expectedRailsOf, type NodeView, type PfView } from '../view/der
 import { single, type MetricFamily, type Sample } from './exposition.ts';
 import { VF_CONFIG_FAMILY } from '../netlink/vf-metrics.ts';
 import { POD_FAMILIES } from '../pods/metrics.ts';
+import { compareText } from '../parse/values.ts';
 
 export interface StructuralInput {
   snapshot: NodeSnapshot | undefined;
@@ -101,7 +102,7 @@ function* allocatedVfs(f: StructuralFacts): Iterable<Sample> {
   }
   const order = new Map(view.pfs.map((pf, i) => [pf, i]));
   const ordered = [...counts.values()].sort(
-    (a, b) => (order.get(a.pf) ?? 0) - (order.get(b.pf) ?? 0) || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0),
+    (a, b) => (order.get(a.pf) ?? 0) - (order.get(b.pf) ?? 0) || compareText(a.resource, b.resource),
   );
   for (const c of ordered) yield { labels: [c.pf.name, c.pf.railLabel, c.resource], value: c.n };
 }

@@ -185,13 +185,13 @@ export class FamiliesBytesWriter<In> {
     this.families = families;
   }
 
-  /** The families' bytes for `input`; `exact` copies them into a buffer of their size, for a text kept a while. */
-  write(input: In, exact = false): Buffer {
+  /** The families' bytes for `input` (a view of a buffer made for this write, ~1/16 larger than the text). */
+  write(input: In): Buffer {
     const sink = new ExpositionBytes(this.#last + (this.#last >> 4));
     writeFamiliesTo(sink, this.families, input);
     const bytes = sink.bytes();
     this.#last = bytes.length;
-    return exact ? Buffer.from(bytes) : bytes;
+    return bytes;
   }
 }
 

@@ -3,14 +3,19 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 export interface RenderedPart {
-  /** The families' text (decoded once from the bytes of a part made from bytes). */
+  /** The families' text (part(): decoded once from bytes; compactPart(): decoded at each call, for tests). */
   readonly text: string;
-  /** The text as UTF-8 bytes, made once per part (the structural part is shared by every scrape of a snapshot). */
+  /** The text as UTF-8 bytes (part(): made once; compactPart(): decompressed at each call once its member exists). */
   bytes(): Buffer;
   /** A gzip member of the bytes; members concatenate into one valid gzip stream (RFC 1952). */
   gzip(): Buffer;
   /** No text at all (an empty gzip member ends some decoders' reading of a multi-member body: such a part is left out). */
   readonly empty: boolean;
+}
+
+/** A gzip member of `bytes`: level 6 for a large text, 1 for a small one (the fresh and live parts of a scrape). */
+function gzipMember(bytes: Buffer): Buffer {
+  return gzipSync(bytes, { level: bytes.length > 4096 ? 6 : 1 });
 }
 
 export function part(content: string | Buffer): RenderedPart {
@@ -31,7 +36,7 @@ export function part(content: string | Buffer): RenderedPart {
     },
     bytes,
     gzip() {
-      member ??= gzipSync(bytes(), { level: bytes().length > 4096 ? 6 : 1 });
+      member ??= gzipMember(bytes());
       return member;
     },
   };
@@ -55,7 +60,7 @@ export function compactPart(content: Buffer): RenderedPart {
     bytes,
     gzip() {
       if (member === undefined) {
-        member = gzipSync(raw!, { level: raw!.length > 4096 ? 6 : 1 });
+        member = gzipMember(raw!);
         raw = undefined;
       }
       return member;

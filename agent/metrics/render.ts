@@ -121,8 +121,8 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
     const input: StructuralInput = { snapshot: state.snapshot, view: state.view, allocation: state.allocation, checks: state.checks, config: state.config };
     if (cached === undefined || !sameInput(cached.input, input)) {
       // written as bytes, like the fresh part: a list of ~5,000 row strings joined at the end outlives young
-      // collections and is promoted with every scan; an exact copy, kept as its gzip member once prepare() made it
-      cached = { input, part: compactPart(structuralWriter.write(structuralFacts(input), true)) };
+      // collections and is promoted with every scan; kept as its gzip member once prepare() made it
+      cached = { input, part: compactPart(structuralWriter.write(structuralFacts(input))) };
     }
     return cached.part;
   }

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import { compareText } from '../parse/values.ts';
 
 export type VfLinkState = 'auto' | 'enable' | 'disable';
 
@@ -273,7 +274,7 @@ export function parseIpLinkJson(stdout: string, stderr = ''): { links: PfVfLinks
     if (out.truncated) issues.push({ path: ifname, code: 'TRUNCATED', detail: `the kernel's VF list was cut after ${vfs.length} VFs` });
     links.push(out);
   }
-  links.sort((a, b) => (a.ifname < b.ifname ? -1 : a.ifname > b.ifname ? 1 : 0));
+  links.sort((a, b) => compareText(a.ifname, b.ifname));
   return { links, issues };
 }
 

@@ -61,7 +61,6 @@ export function gpuUuidOfId(id: string): string | undefined {
   return m?.[1];
 }
 
-
 function railsText(rails: readonly number[]): string {
   return rails.length === 0 ? 'no rail' : `${rails.length === 1 ? 'rail' : 'rails'} ${rails.join(',')}`;
 }

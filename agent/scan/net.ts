@@ -3,7 +3,7 @@
 // live under devices/virtual. A cheap rescan reads netdevs exactly as a full scan does: there is nothing to reuse
 // that is worth the risk, and netdevs coming and going (pod veths) are not structural.
 import type { Netdev } from '../model.ts';
-import { isRepresentorPortName, parseBool01, parseNetSpeed, parseUint } from '../parse/values.ts';
+import { compareText, isRepresentorPortName, parseBool01, parseNetSpeed, parseUint } from '../parse/values.ts';
 import { Reader, parseDevicePath, type ScanContext } from './context.ts';
 import { collect, type NetRecord, type NetRecords, type PciRecords } from './records.ts';
 
@@ -42,7 +42,7 @@ export function scanNet(ctx: ScanContext, pci?: PciRecords): NetRecords {
       else if (got.issues.length > 0) out.listingIssues.push(...got.issues);
     }
   }
-  out.netdevs.sort((a: NetRecord, b: NetRecord) => (a.netdev.name < b.netdev.name ? -1 : a.netdev.name > b.netdev.name ? 1 : 0));
+  out.netdevs.sort((a: NetRecord, b: NetRecord) => compareText(a.netdev.name, b.netdev.name));
   return out;
 }
 
