@@ -12,6 +12,7 @@ import { stepLabel } from '../checks/step.ts';
 import type { CheckReport, CheckResult, CheckStatus } from '../checks/types.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { hostRootOf, loadConfig, logLevelOf, podResourcesSocketOf, vfInfoSourceOf } from './common.ts';
+import { readVfListsFor } from '../netlink/vf-info.ts';
 import { scanNode } from '../scan/registry.ts';
 import type { AllocationView } from '../state.ts';
 import { HostFs } from '../sysfs/host-fs.ts';
@@ -171,7 +172,7 @@ export async function runDoctor(argv: readonly string[]): Promise<number> {
   const hostRoot = hostRootOf(args.values['root'], args.values['sysfs']);
   const probes = gatherProbes({ snapshot, config, sys: new HostFs(sysfsRoot), host: new HostFs(hostRoot) });
   const vfSource = vfInfoSourceOf(args.values['ip-link-json'], hostRoot);
-  const [allocation, vfInfo] = await Promise.all([doctorAllocation(podResourcesSocketOf(args.values['pod-resources-socket'], config, hostRoot)), vfSource.read()]);
+  const [allocation, vfInfo] = await Promise.all([doctorAllocation(podResourcesSocketOf(args.values['pod-resources-socket'], config, hostRoot)), readVfListsFor(vfSource, snapshot.pfs)]);
   if (vfInfo.error !== undefined) log.warn('VF netlink lists not read', { err: vfInfo.error });
   const view = derive(snapshot, allocation, probes, config, vfInfo);
   const attachments = await doctorAttachments(view, args.bools.has('no-kube'), log);

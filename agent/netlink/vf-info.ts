@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import type { Pf } from '../model.ts';
 import { compareText } from '../parse/values.ts';
 
 export type VfLinkState = 'auto' | 'enable' | 'disable';
@@ -375,6 +376,22 @@ export function createFileVfInfoSource(file: string, opts: { now?: () => number 
       return readingOf(stdout, stderr, started, takenAtMs);
     },
   };
+}
+
+/**
+ * Why the PFs' netlink VF lists need no read on a host whose PFs are these, or undefined when they do: with no PF
+ * that has VFs (in the PCI tree or in `sriov_numvfs`) there is nothing to list, so serve's scans and doctor spawn no
+ * `ip` on a GPU host without SR-IOV (where `ip` may not even be installed, and its absence is no scan error).
+ */
+export function vfListsNotNeeded(pfs: readonly Pick<Pf, 'vfs' | 'numVfs'>[]): string | undefined {
+  return pfs.some((pf) => pf.vfs.length > 0 || (pf.numVfs ?? 0) > 0) ? undefined : 'no PF has VFs';
+}
+
+/** One read of `source` for a host whose PFs are `pfs`, or a reading that says why none was needed. */
+export function readVfListsFor(source: VfInfoSource, pfs: readonly Pick<Pf, 'vfs' | 'numVfs'>[]): Promise<VfInfoReading> {
+  const why = vfListsNotNeeded(pfs);
+  if (why === undefined) return source.read();
+  return Promise.resolve({ links: [], issues: [], takenAtMs: Date.now(), durationMs: 0, notRead: why });
 }
 
 /**

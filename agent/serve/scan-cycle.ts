@@ -10,6 +10,7 @@ import { kubeDesired, observation } from '../kube/desired.ts';
 import type { KubeSync } from '../kube/reconciler.ts';
 import type { Logger } from '../log.ts';
 import type { VfInfoSource } from '../netlink/vf-info.ts';
+import { readVfListsFor } from '../netlink/vf-info.ts';
 import type { Scan, ScanOptions } from '../scan/registry.ts';
 import { rescanNodeYielding, type RescanResult } from '../scan/rescan.ts';
 import type { HostFs } from '../sysfs/host-fs.ts';
@@ -137,7 +138,7 @@ export class ScanCycle {
       this.#probes = gatherProbes({ snapshot, config: this.#o.config(), sys: this.#o.sys, host: this.#o.host });
     }
     const probes = this.#probes;
-    const vfReading = await this.#o.vfInfo.read();
+    const vfReading = await readVfListsFor(this.#o.vfInfo, snapshot.pfs);
     // what the scan's read skipped counts as scan errors; the scrapes' skips count in railwatch_scrape_read_errors_total
     this.#o.issues.recordVfReading(vfReading);
     // no await from here on: one config for the view, the state and the Node

@@ -205,3 +205,23 @@ test('on a tree, the kubelet asked is the tree\'s (its socket under the root) an
     await kubelet.close();
   }
 });
+
+test('on this host with no PF that has VFs, doctor spawns no ip (PATH without one) and does not warn about it', (t) => {
+  const withVfs = (() => {
+    try {
+      return readdirSync('/sys/bus/pci/devices').some((d) => readdirSync(join('/sys/bus/pci/devices', d)).some((f) => f.startsWith('virtfn')));
+    } catch {
+      return false;
+    }
+  })();
+  if (withVfs) {
+    t.skip('this host has a PF with VFs: its netlink lists are read');
+    return;
+  }
+  // a PATH with no ip in it: a spawn would fail with ENOENT and warn
+  const r = spawnSync(NODE, ['agent/main.ts', 'doctor', '--json'], { cwd: ROOT, encoding: 'utf8', env: { ...doctorEnv(), PATH: '/nonexistent' } });
+  const json = JSON.parse(r.stdout) as { results: { id: string; status: string; finding: string }[] };
+  assert.doesNotMatch(r.stderr, /VF netlink lists not read/);
+  const linkState = json.results.find((x) => x.id === 'vf-link-state');
+  assert.ok(linkState !== undefined && linkState.status === 'skip', JSON.stringify(linkState));
+});

@@ -54,6 +54,7 @@ interface Rig {
   updates: KubeDesired[];
   prepared: AgentState[];
   refreshes: () => number;
+  vfReads: () => number;
   setConfig(c: Config): void;
   log: ReturnType<typeof memoryLogger>;
 }
@@ -66,6 +67,7 @@ function rig(host: FixtureHost, opts: { scanners?: readonly Scanner[]; vfReading
   const updates: KubeDesired[] = [];
   const prepared: AgentState[] = [];
   let refreshes = 0;
+  let vfReads = 0;
   const attachments = startAttachments({ mode: { kind: 'standalone', why: 'test' }, counters: state.kubeRequests, log });
   const cycle = new ScanCycle({
     state,
@@ -81,13 +83,18 @@ function rig(host: FixtureHost, opts: { scanners?: readonly Scanner[]; vfReading
         state.allocation = { error: 'socket-absent' };
       },
     },
-    vfInfo: { read: async () => opts.vfReading ?? EMPTY_VF_READING },
+    vfInfo: {
+      read: async () => {
+        vfReads++;
+        return opts.vfReading ?? EMPTY_VF_READING;
+      },
+    },
     attachments,
     renderer: { prepare: (s) => prepared.push(s) },
     sync: { update: (d) => updates.push(d) },
     log,
   });
-  return { cycle, state, schedule, updates, prepared, refreshes: () => refreshes, setConfig: (c) => (config = c), log };
+  return { cycle, state, schedule, updates, prepared, refreshes: () => refreshes, vfReads: () => vfReads, setConfig: (c) => (config = c), log };
 }
 
 test('a complete scan writes the state, prepares the metrics and hands the Node its desired state; interval scans go cheap', async (t) => {
@@ -185,7 +192,7 @@ test('a snapshot with a failed scanner keeps the last complete one, writes nothi
 });
 
 test('what the scan met is counted: snapshot issues by scanner, VF netlink gaps as vf-netlink', async (t) => {
-  const host = buildDgxHost({ rails: 1, vfsPerPf: 0 });
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 1 });
   t.after(() => host.cleanup());
   host.write('class/infiniband/mlx5_0/ports/1/counters/port_rcv_errors', 'garbage');
   const r = rig(host, { vfReading: { ...EMPTY_VF_READING, issues: [{ path: 'ens1f0np0', code: 'TRUNCATED' }] } });
@@ -195,4 +202,22 @@ test('what the scan met is counted: snapshot issues by scanner, VF netlink gaps 
   assert.equal(r.state.scanErrorsTotal.get('vf-netlink'), 2);
   assert.equal(r.log.lines.filter((l) => l.msg === 'skipped an unreadable attribute').length, 1, 'logged once');
   assert.equal(r.log.lines.filter((l) => l.msg === 'VF netlink list incomplete').length, 1, 'logged once');
+});
+
+test('the PFs\' netlink VF lists are read only while some PF has VFs (in the PCI tree or in sriov_numvfs)', async (t) => {
+  const host = buildDgxHost({ rails: 1, vfsPerPf: 0 });
+  t.after(() => host.cleanup());
+  const r = rig(host, { vfReading: { ...EMPTY_VF_READING, issues: [{ path: 'ip', code: 'ENOENT', detail: 'ip not found' }], error: 'ENOENT: ip not found' } });
+  await r.cycle.run('startup');
+  await r.cycle.run('interval');
+  assert.equal(r.vfReads(), 0, 'no PF has VFs: no ip is spawned');
+  assert.equal(r.state.vfInfo?.notRead, 'no PF has VFs');
+  assert.equal(r.state.scanErrorsTotal.get('vf-netlink'), undefined, 'a missing ip is no scan error on such a host');
+  assert.equal(r.log.lines.filter((l) => l.msg === 'VF netlink list incomplete').length, 0);
+  // the classic failure: sriov_numvfs says 4, the VFs are not in the PCI tree; the PF's netlink list may still say
+  host.write('bus/pci/devices/0000:16:00.0/sriov_numvfs', '4');
+  await r.cycle.run('file');
+  assert.equal(r.state.snapshot?.pfs.find((pf) => pf.pci === '0000:16:00.0')?.numVfs, 4);
+  assert.equal(r.vfReads(), 1, 'a PF with a VF count is asked about');
+  assert.equal(r.state.scanErrorsTotal.get('vf-netlink'), 1);
 });
