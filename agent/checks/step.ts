@@ -3,6 +3,7 @@
 import type { AttachmentView } from '../attach/judge.ts';
 import type { NodeView } from '../view/derive.ts';
 import type { CheckResult, CheckStatus } from './types.ts';
+import { flat } from '../parse/values.ts';
 
 /**
  * A step reads the NodeView: the snapshot, config, probes, allocation view and the facts derived from them once;
@@ -57,7 +58,7 @@ export function resultsFor(step: { step: number; slug: string }): ResultMakers {
       const out: CheckResult = { id: def.id, step: step.step, stepLabel: stepLabel(step), title: def.title, status, finding };
       const remediation = extras.remediation ?? (status === 'warn' || status === 'fail' ? def.fix : undefined);
       if (remediation !== undefined) out.remediation = remediation;
-      if (extras.details !== undefined && extras.details.length > 0) out.details = [...extras.details];
+      if (extras.details !== undefined && extras.details.length > 0) out.details = extras.details.map(flat);
       return out;
     };
   }

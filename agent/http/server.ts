@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import { CONTENT_TYPE, createMetricsRenderer, type MetricsRenderer, type RenderedPart } from '../metrics/render.ts';
 import { snapshotToJson } from '../scan/registry.ts';
 import type { AgentState } from '../state.ts';
+import { WeakKeys } from '../weak-keys.ts';
 import { CONTENT_SECURITY_POLICY, pageBody, renderStatusPage, type RenderedPage } from './status-page.ts';
 
 // node:http through getBuiltinModule, not an ESM import: the ESM facade of node:http reads every export, and its
@@ -130,16 +131,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const log = options.log;
   const renderer = options.render ?? createMetricsRenderer({ log });
   let closing = false;
-  let statusCache: { snapshot: unknown; checks: unknown; allocation: unknown; body: Buffer } | undefined;
-  let pageCache: { view: unknown; checks: unknown; page: RenderedPage } | undefined;
+  // keyed weakly: a cache must not keep the previous scan's snapshot, view and checks alive (agent/weak-keys.ts)
+  let statusCache: { keys: WeakKeys; body: Buffer } | undefined;
+  let pageCache: { keys: WeakKeys; page: RenderedPage } | undefined;
   const now = options.now ?? Date.now;
 
   /** The status page, rendered once per (view, checks): once per scan; a request adds only the scan's age. */
   function pageReply(state: AgentState): Reply {
     const c = pageCache;
-    if (c === undefined || c.view !== state.view || c.checks !== state.checks) {
+    const keys = [state.view, state.checks];
+    if (c === undefined || !c.keys.matches(keys)) {
       const page = renderStatusPage({ state, ...(options.nodeName === undefined ? {} : { nodeName: options.nodeName }) });
-      pageCache = { view: state.view, checks: state.checks, page };
+      pageCache = { keys: new WeakKeys(keys), page };
     }
     const page = pageCache!.page;
     return { status: page.status, type: 'text/html; charset=utf-8', body: pageBody(page, now()), headers: PAGE_HEADERS };
@@ -151,9 +154,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       return { status: 503, type: 'application/json', body: Buffer.from('{"error":"no scan has completed yet"}\n') };
     }
     const c = statusCache;
-    if (c === undefined || c.snapshot !== snapshot || c.checks !== state.checks || c.allocation !== state.allocation) {
+    const keys = [snapshot, state.checks, state.allocation];
+    if (c === undefined || !c.keys.matches(keys)) {
       const doc = { snapshot, checks: state.checks ?? null, allocation: state.allocation };
-      statusCache = { snapshot, checks: state.checks, allocation: state.allocation, body: Buffer.from(snapshotToJson(doc) + '\n') };
+      statusCache = { keys: new WeakKeys(keys), body: Buffer.from(snapshotToJson(doc) + '\n') };
     }
     return { status: 200, type: 'application/json', body: statusCache!.body };
   }

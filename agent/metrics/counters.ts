@@ -154,15 +154,20 @@ export const RDMA_COUNTER_FAMILIES: readonly MetricFamily<readonly PortCounters[
 
 /** The RDMA counter files as a fresh source: the ports of the state's snapshot, re-read at each read. */
 export function createRdmaCounterSource(fsFor: (root: string) => HostFs): FreshSource {
-  let planned: { snapshot: NodeSnapshot | undefined; plan: PlannedPort[] } | undefined;
+  // one plan per snapshot, dropped with it: holding the snapshot here kept the previous scan's alive until a scrape
+  const plans = new WeakMap<NodeSnapshot, PlannedPort[]>();
   const writer = new FamiliesBytesWriter(RDMA_COUNTER_FAMILIES);
   return {
     name: 'rdma',
     read({ state, deadlineMs }) {
       const snapshot = state.snapshot;
       if (snapshot === undefined) return { value: '', skips: [] };
-      if (planned?.snapshot !== snapshot) planned = { snapshot, plan: planCounterReads(snapshot) };
-      const reading = readPortCounters(fsFor(snapshot.sysfsRoot), planned.plan, deadlineMs);
+      let plan = plans.get(snapshot);
+      if (plan === undefined) {
+        plan = planCounterReads(snapshot);
+        plans.set(snapshot, plan);
+      }
+      const reading = readPortCounters(fsFor(snapshot.sysfsRoot), plan, deadlineMs);
       return { value: writer.write(reading.value), skips: reading.skips };
     },
   };

@@ -2,6 +2,7 @@
 // counters, the agent's own counters, process metrics) is a table entry {name, help, type, labels, collect} and is
 // written here. Values are JS numbers or bigints: 64-bit counters stay bigint and keep every decimal digit
 // (prom-client holds JS numbers, exact only below 2^53; see docs/metrics.md).
+import { flat } from '../parse/values.ts';
 
 export type MetricType = 'gauge' | 'counter';
 export type SampleValue = number | bigint;
@@ -63,7 +64,7 @@ export function formatLabels(names: readonly string[], values: readonly string[]
 /** A label set formatted once for reuse in samples (Sample.formatted). */
 export function labelBlock(names: readonly string[], values: readonly string[]): { labels: readonly string[]; formatted: string } {
   if (values.length !== names.length) throw new Error(`${values.length} label values for ${names.length} labels`);
-  return { labels: values, formatted: formatLabels(names, values) };
+  return { labels: values, formatted: flat(formatLabels(names, values)) };
 }
 
 /** Where the writer puts the rows of a scrape: one text row (a HELP/TYPE header or a sample line) at a time. */

@@ -10,6 +10,7 @@
 // logged once when it starts failing, not once per scrape.
 import type { Logger } from '../log.ts';
 import type { AgentState } from '../state.ts';
+import { WeakKeys } from '../weak-keys.ts';
 import { single, type MetricFamily } from './exposition.ts';
 import { part, type RenderedPart } from './part.ts';
 
@@ -69,7 +70,8 @@ export const DEFAULT_REUSE_MS = 100;
 export const DEFAULT_TIMEOUT_MS = 250;
 
 interface Read {
-  key: AgentState['snapshot'];
+  /** The snapshot the read was made for, held weakly (agent/weak-keys.ts). */
+  key: WeakKeys;
   startedAt: number;
   done: boolean;
   promise: Promise<readonly RenderedPart[]>;
@@ -175,10 +177,15 @@ export function createFreshReader(options: FreshReaderOptions): FreshReader {
     read(state) {
       const now = performance.now();
       const l = latest;
-      if (l !== undefined && l.key === state.snapshot && (!l.done || now - l.startedAt <= reuseMs)) return l.promise;
-      const r: Read = { key: state.snapshot, startedAt: now, done: false, promise: Promise.resolve([]) };
+      if (l !== undefined && l.key.matches([state.snapshot]) && (!l.done || now - l.startedAt <= reuseMs)) return l.promise;
+      const r: Read = { key: new WeakKeys([state.snapshot]), startedAt: now, done: false, promise: Promise.resolve([]) };
       r.promise = run(state, now).finally(() => {
         r.done = true;
+        // past the reuse window the parts are never served again: let them go now, not at the next scrape (on
+        // 8 x 128 VFs the fresh part is hundreds of KiB, and Prometheus scrapes every 15-60 s)
+        setTimeout(() => {
+          if (latest === r) latest = undefined;
+        }, reuseMs).unref();
       });
       latest = r;
       return r.promise;

@@ -406,8 +406,14 @@ export function coalesce(source: VfInfoSource, maxAgeMs: number, clock: () => nu
       if (last !== undefined && clock() - last.at < maxAgeMs) return Promise.resolve(last.reading);
       if (inflight !== undefined) return inflight;
       const p = source.read().then((reading) => {
-        last = { reading, at: clock() };
+        const kept = { reading, at: clock() };
+        last = kept;
         inflight = undefined;
+        // a reading too old to reuse is not kept: 1024 VFs' lists are ~0.5 MiB of objects, and the scan keeps its
+        // own reading in the state
+        setTimeout(() => {
+          if (last === kept) last = undefined;
+        }, maxAgeMs).unref();
         return reading;
       });
       inflight = p;

@@ -148,6 +148,14 @@ describe('the ip child process', () => {
     assert.notEqual(await source.read(), a);
     assert.equal(calls, 2);
   });
+
+  test('coalesced: a reading past its reuse age is not kept (the scan keeps its own in the state)', async () => {
+    const source = coalesce({ read: async (): Promise<VfInfoReading> => ({ links: [], issues: [], takenAtMs: 0, durationMs: 0 }) }, 30);
+    const reading = await source.read();
+    assert.equal(source.last(), reading);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(source.last(), undefined);
+  });
 });
 
 describe('joined with the snapshot', () => {
