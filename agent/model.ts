@@ -175,6 +175,8 @@ export interface Gpu {
   link: PcieLink;
   /** `GPU UUID:` of /proc/driver/nvidia/gpus/<pci>/information (`GPU-...`), as the NVIDIA device plugin names the GPU. */
   uuid?: string;
+  /** `Model:` of the same file (`NVIDIA H200`), the driver's name for the GPU. */
+  model?: string;
 }
 
 export interface HugepagePool {

@@ -76,7 +76,7 @@ export function inventoryText(s: NodeSnapshot, opts: InventoryTextOptions = {}):
   }
   if (s.gpus.length > 0) {
     out.push('', 'GPUs');
-    for (const g of s.gpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`);
+    for (const g of s.gpus) out.push(`  ${g.pci} ${g.vendorName} ${g.device ?? ''}${g.model !== undefined ? ` (${g.model})` : ''} driver=${g.driver ?? 'none'} numa=${g.numaNode ?? '-'}`);
   }
   if (s.displayGpus.length > 0) {
     out.push('', 'Display graphics (not counted as GPUs)');

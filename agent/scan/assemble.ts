@@ -143,7 +143,7 @@ export function assemble(records: ScanRecords, opts: AssembleOptions, order: rea
   const netdevs = (records.net?.netdevs ?? []).map((n) => ({ ...n.netdev }));
   const rdmaDevices = (records.infiniband?.devices ?? []).map((d) => d.device);
   const pfs = buildPfs(recs, byAddr, netdevs, rdmaDevices);
-  const gpus = scanGpus(pci, records.gpu?.uuids);
+  const gpus = scanGpus(pci, records.gpu?.uuids, records.gpu?.models);
   const displayGpus = scanDisplayGpus(pci);
   const positions = new Map<string, PciPosition>();
   for (const fn of pci) {

@@ -48,13 +48,15 @@ function toGpu(fn: PciFunction): Gpu {
 }
 
 /** Compute GPUs (see classifyGpu), sorted by PCI address, with their UUIDs (by PCI address) when the driver gave them. */
-export function scanGpus(pci: readonly PciFunction[], uuids: Readonly<Record<string, string>> = {}): Gpu[] {
+export function scanGpus(pci: readonly PciFunction[], uuids: Readonly<Record<string, string>> = {}, models: Readonly<Record<string, string>> = {}): Gpu[] {
   return pci
     .filter((fn) => classifyGpu(fn).kind === 'compute')
     .map((fn) => {
       const gpu = toGpu(fn);
       const uuid = uuids[fn.address];
       if (uuid !== undefined) gpu.uuid = uuid;
+      const model = models[fn.address];
+      if (model !== undefined) gpu.model = model;
       return gpu;
     })
     .sort((a, b) => comparePciAddress(a.pci, b.pci));

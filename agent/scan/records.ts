@@ -83,6 +83,8 @@ export interface HostRecords {
 export interface GpuRecords {
   /** GPU UUID (`GPU-...`) by PCI address. */
   uuids: Readonly<Record<string, string>>;
+  /** The driver's model name (`Model:`, e.g. `NVIDIA H200`) by PCI address. */
+  models: Readonly<Record<string, string>>;
   issues: ScanIssue[];
 }
 

@@ -61,6 +61,8 @@ describe('inventory and doctor through the CLI', () => {
     assert.equal(lines.filter((l) => /^ {8}vf 0-127: PCI 0000:[0-9a-f:.]+ \.\. 0000:[0-9a-f:.]+, driver=mlx5_core$/.test(l)).length, 8, r.stdout);
     assert.equal(lines.filter((l) => /no netdev in the host namespace .*: vf 2-127$/.test(l)).length, 8);
     assertFits(r.stdout, 80);
+    // each GPU with the driver's model name beside its PCI device id
+    assert.equal(lines.filter((l) => /^  0000:[0-9a-f:.]+ nvidia 0x2330 \(NVIDIA H100 80GB HBM3\) driver=nvidia numa=\d$/.test(l)).length, 8, r.stdout);
     // the kernel command line is wrapped under itself
     const at = lines.findIndex((l) => l.startsWith('  cmdline: '));
     assert.ok(at > 0 && lines[at + 1]?.startsWith('           ') === true, `cmdline continues indented: ${lines.slice(at, at + 3).join(' | ')}`);
