@@ -18,6 +18,7 @@ import { FamiliesBytesWriter, writeFamilies, type MetricFamily } from './exposit
 import { createFreshReader, type FreshReaderOptions, type FreshSource } from './fresh.ts';
 import { compactPart, part, type RenderedPart } from './part.ts';
 import { PROCESS_FAMILIES } from './process-metrics.ts';
+import { WeakKeys } from '../weak-keys.ts';
 
 export { part, type RenderedPart } from './part.ts';
 
@@ -111,9 +112,10 @@ export function createMetricsRenderer(options: MetricsRendererOptions = {}): Req
   const ownFamilies: readonly MetricFamily<void>[] = [...fresh.families, ...(options.defaultMetrics ?? true ? PROCESS_FAMILIES : [])];
   let cached: { input: StructuralInput; part: RenderedPart } | undefined;
   const structuralWriter = new FamiliesBytesWriter(STRUCTURAL_FAMILIES);
-  let attached: { view: AgentState['attachments']; part: RenderedPart } | undefined;
+  // keyed weakly, like the other caches of scan products (agent/weak-keys.ts): the previous scan's attachments go
+  let attached: { keys: WeakKeys; part: RenderedPart } | undefined;
   const attachmentPart = (view: AgentState['attachments']): RenderedPart => {
-    if (attached === undefined || attached.view !== view) attached = { view, part: part(attachmentMetricsText(view)) };
+    if (attached === undefined || !attached.keys.matches([view])) attached = { keys: new WeakKeys([view]), part: part(attachmentMetricsText(view)) };
     return attached.part;
   };
 

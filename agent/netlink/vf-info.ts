@@ -379,19 +379,13 @@ export function createFileVfInfoSource(file: string, opts: { now?: () => number 
 }
 
 /**
- * Why the PFs' netlink VF lists need no read on a host whose PFs are these, or undefined when they do: with no PF
- * that has VFs (in the PCI tree or in `sriov_numvfs`) there is nothing to list, so serve's scans and doctor spawn no
- * `ip` on a GPU host without SR-IOV (where `ip` may not even be installed, and its absence is no scan error).
+ * One read of `source` for a host whose PFs are `pfs`, or none: with no PF that has VFs (in the PCI tree or in
+ * `sriov_numvfs`) there is nothing to list, so serve's scans and doctor spawn no `ip` on a GPU host without SR-IOV
+ * (where `ip` may not even be installed, and its absence is no scan error); the reading says why (notRead).
  */
-export function vfListsNotNeeded(pfs: readonly Pick<Pf, 'vfs' | 'numVfs'>[]): string | undefined {
-  return pfs.some((pf) => pf.vfs.length > 0 || (pf.numVfs ?? 0) > 0) ? undefined : 'no PF has VFs';
-}
-
-/** One read of `source` for a host whose PFs are `pfs`, or a reading that says why none was needed. */
 export function readVfListsFor(source: VfInfoSource, pfs: readonly Pick<Pf, 'vfs' | 'numVfs'>[]): Promise<VfInfoReading> {
-  const why = vfListsNotNeeded(pfs);
-  if (why === undefined) return source.read();
-  return Promise.resolve({ links: [], issues: [], takenAtMs: Date.now(), durationMs: 0, notRead: why });
+  if (pfs.some((pf) => pf.vfs.length > 0 || (pf.numVfs ?? 0) > 0)) return source.read();
+  return Promise.resolve({ links: [], issues: [], takenAtMs: Date.now(), durationMs: 0, notRead: 'no PF has VFs' });
 }
 
 /**

@@ -63,6 +63,7 @@ test('after a new scan and the reuse windows, no cache of serve keeps the previo
   await askEverything();
   const first = new WeakRef(agent.state().snapshot!);
   const firstView = new WeakRef(agent.state().view!);
+  const firstAttachments = new WeakRef(agent.state().attachments!);
   const scanned = agent.nextScan();
   agent.trigger('test');
   await scanned;
@@ -71,6 +72,7 @@ test('after a new scan and the reuse windows, no cache of serve keeps the previo
   await sleep(300);
   assert.equal(await collected(first), true, 'the previous snapshot is collected');
   assert.equal(await collected(firstView), true, 'and its view');
+  assert.equal(await collected(firstAttachments), true, 'and its pods\' attachments');
   // the caches are refilled from the new state, which stays alive while it is the state
   await askEverything();
   const second = new WeakRef(agent.state().snapshot!);
